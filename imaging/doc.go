@@ -1,0 +1,13 @@
+// Package imaging turns medical images into features: NIfTI-1 and DICOM
+// readers, IBSI-1 preprocessing (resampling, re-segmentation,
+// discretisation), IBSI-1 radiomics features, and deep embeddings from an
+// ONNX encoder run by ONNX Runtime (GPU when present, CPU otherwise).
+//
+// It is not for prediction (package predictors) nor for FHIR (package fhir):
+// it produces named feature values with their IBSI codes, which the feature
+// pipeline fuses into a patient's vector.
+//
+// Main types: Volume (an intensity image on a regular grid with its
+// geometry), Mask (a region of interest on the same grid), and Discretised
+// (grey levels of the ROI voxels, the input of the texture features).
+package imaging

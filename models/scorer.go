@@ -1,0 +1,204 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/spinecast/spinecast/predictors"
+	"gonum.org/v1/gonum/stat"
+)
+
+// z95 is the standard normal 0.975 quantile.
+const z95 = 1.959963984540054
+
+// Scorer turns raw feature rows into predictions with the artifact's
+// preprocessing, calibration and uncertainty. It is safe for concurrent use.
+type Scorer struct {
+	a      *Artifact
+	m      predictors.Explainer
+	inputs int
+	reps   []predictors.Model // bootstrap replicates, if any
+}
+
+// NewScorer prepares an artifact (already verified by Read) for scoring.
+func NewScorer(a *Artifact) (*Scorer, error) {
+	if err := a.validate(); err != nil {
+		return nil, err
+	}
+	s := &Scorer{a: a, m: a.model(), inputs: len(a.InputNames())}
+	for _, r := range a.Uncertainty.ElasticNets {
+		s.reps = append(s.reps, r)
+	}
+	for _, r := range a.Uncertainty.MLPs {
+		s.reps = append(s.reps, r)
+	}
+	return s, nil
+}
+
+// Explainer returns the fitted predictor.
+func (s *Scorer) Explainer() predictors.Explainer { return s.m }
+
+// Artifact returns the artifact the scorer was built from.
+func (s *Scorer) Artifact() *Artifact { return s.a }
+
+// Prediction is one scored row.
+type Prediction struct {
+	// Probability is the calibrated probability of the positive class;
+	// Lower and Upper bound its 95 % interval (see Uncertainty).
+	Probability, Lower, Upper float64
+	// Raw is the model's probability before calibration.
+	Raw float64
+	// Base and Contributions explain Output, the model's raw output on
+	// Scale (its log-odds, or Raw itself on the probability scale): Base +
+	// Σ Contributions = Output to 1e-9. One contribution per artifact
+	// feature: a missing indicator's share is added to its feature's. Set
+	// only when an explanation is asked for.
+	Base          float64
+	Contributions []float64
+	Output        float64
+	Scale         predictors.Scale
+	// Imputed lists the features (indices into Artifact.Features) that were
+	// missing and replaced by the training median; OutOfRange those whose
+	// value lies outside the training [min, max].
+	Imputed    []int
+	OutOfRange []int
+}
+
+// Score predicts one row of raw feature values (artifact feature order, NaN
+// for missing). With explain it fills the contributions.
+func (s *Scorer) Score(raw []float64, explain bool) (*Prediction, error) {
+	if len(raw) != len(s.a.Features) {
+		return nil, fmt.Errorf("%w: got %d values, the model has %d features", predictors.ErrFeatureCount, len(raw), len(s.a.Features))
+	}
+	p := &Prediction{}
+	in := make([]float64, s.inputs)
+	k := 0
+	for j, f := range s.a.Features {
+		v := raw[j]
+		switch {
+		case math.IsNaN(v):
+			p.Imputed = append(p.Imputed, j)
+			in[k] = f.Median
+		case math.IsInf(v, 0):
+			return nil, fmt.Errorf("feature %q: %w", f.Name, predictors.ErrNotFinite)
+		default:
+			if v < f.Min || v > f.Max {
+				p.OutOfRange = append(p.OutOfRange, j)
+			}
+			in[k] = v
+		}
+		k++
+		if f.MissingIndicator {
+			if math.IsNaN(v) {
+				in[k] = 1
+			}
+			k++
+		}
+	}
+	raw0, err := predictOne(s.m, in)
+	if err != nil {
+		return nil, err
+	}
+	p.Raw = raw0
+	lo, hi, err := s.interval(in, raw0)
+	if err != nil {
+		return nil, err
+	}
+	// Both intervals contain the point estimate by construction; the guard
+	// only absorbs rounding in logit/sigmoid round trips near 0 and 1.
+	lo, hi = math.Min(lo, raw0), math.Max(hi, raw0)
+	p.Probability, p.Lower, p.Upper = s.calibrate(raw0), s.calibrate(lo), s.calibrate(hi)
+	if explain {
+		base, phi, err := s.m.Explain(in, nil)
+		if err != nil {
+			return nil, fmt.Errorf("explain: %w", err)
+		}
+		p.Base, p.Scale, p.Output = base, s.m.ExplanationScale(), raw0
+		if p.Scale == predictors.LogOdds {
+			if lo, ok := s.m.(interface {
+				PredictLogOdds([]float64) (float64, error)
+			}); ok {
+				if p.Output, err = lo.PredictLogOdds(in); err != nil {
+					return nil, err
+				}
+			} else {
+				p.Output = predictors.Logit(raw0)
+			}
+		}
+		p.Contributions = make([]float64, len(s.a.Features))
+		k = 0
+		for j, f := range s.a.Features {
+			p.Contributions[j] = phi[k]
+			k++
+			if f.MissingIndicator {
+				p.Contributions[j] += phi[k]
+				k++
+			}
+		}
+	}
+	return p, nil
+}
+
+// predictOne asks the model for one row's probability.
+func predictOne(m predictors.Model, in []float64) (float64, error) {
+	type single interface {
+		PredictOne([]float64) (float64, error)
+	}
+	if sm, ok := m.(single); ok {
+		return sm.PredictOne(in)
+	}
+	return 0, fmt.Errorf("model %T cannot score single rows", m)
+}
+
+// calibrate applies the artifact's calibrator to a raw probability.
+func (s *Scorer) calibrate(p float64) float64 {
+	switch s.a.Calibration.Method {
+	case CalibrationPlatt:
+		return s.a.Calibration.Platt.Calibrate(p)
+	case CalibrationIsotonic:
+		return s.a.Calibration.Isotonic.Calibrate(p)
+	}
+	return p
+}
+
+// interval returns the 95 % interval of the raw (uncalibrated) probability;
+// the calibrated interval is its image under the monotone calibrator.
+//   - bootstrap (elastic net, MLP): logit(raw) ± z·SD_b(logit p*_b), where
+//     p*_b are the predictions of the models refitted on B bootstrap
+//     resamples (a normal-approximation bootstrap interval on the logit
+//     scale; it always contains the point estimate);
+//   - infinitesimal jackknife (forest): the bias-corrected IJ variance
+//     (Wager, Hastie & Efron 2014) turned into a logit-scale interval by
+//     the delta method (predictors.ForestIJ.Interval). It under-covers: in
+//     simulation it covered E[p(x)] 87 % of the time for a nominal 95 %.
+//
+// Neither includes the calibrator's own estimation error.
+func (s *Scorer) interval(in []float64, raw float64) (lo, hi float64, err error) {
+	u := s.a.Uncertainty
+	switch u.Method {
+	case "none", "":
+		return raw, raw, nil
+	case "infinitesimal-jackknife":
+		if u.ForestIJ == nil || s.a.Model.Forest == nil {
+			return 0, 0, fmt.Errorf("infinitesimal jackknife without a forest")
+		}
+		_, lo, hi, err := u.ForestIJ.Interval(s.a.Model.Forest, in)
+		return lo, hi, err
+	case "bootstrap":
+		if len(s.reps) < 2 {
+			return 0, 0, fmt.Errorf("bootstrap uncertainty with %d replicates", len(s.reps))
+		}
+		l := make([]float64, len(s.reps))
+		for i, r := range s.reps {
+			q, err := predictOne(r, in)
+			if err != nil {
+				return 0, 0, err
+			}
+			l[i] = predictors.Logit(q)
+		}
+		sd := stat.StdDev(l, nil)
+		c := predictors.Logit(raw)
+		return predictors.Sigmoid(c - z95*sd), predictors.Sigmoid(c + z95*sd), nil
+	}
+	return 0, 0, fmt.Errorf("unknown uncertainty method %q", u.Method)
+}

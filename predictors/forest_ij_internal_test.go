@@ -1,0 +1,74 @@
+package predictors
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// TestForestIJGramEqualsDefinition compares ForestIJ.Variance with the
+// definition V_IJ = Σ_i Cov_b(N_bi, t_b(x))², bias-corrected, computed
+// directly from the bootstrap counts.
+func TestForestIJGramEqualsDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n, p, b := 120, 4, 60
+	x := mat.NewDense(n, p, nil)
+	y := make([]bool, n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < p; j++ {
+			x.Set(i, j, rng.NormFloat64())
+		}
+		y[i] = rng.Float64() < Sigmoid(x.At(i, 0)-x.At(i, 1))
+	}
+	f, err := FitForest(x, y, nil, &ForestSettings{Trees: b, MinLeaf: 3, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ij, err := f.InfinitesimalJackknife()
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrected := 0
+	for r := 0; r < 20; r++ {
+		row := x.RawRowView(r)
+		tb := make([]float64, b)
+		var mean float64
+		for k := range f.Trees {
+			tb[k] = f.Trees[k].leaf(row)
+			mean += tb[k] / float64(b)
+		}
+		var vij, ss float64
+		for i := 0; i < n; i++ {
+			var nbar float64
+			for k := 0; k < b; k++ {
+				nbar += float64(f.inCount[k][i]) / float64(b)
+			}
+			var cov float64
+			for k := 0; k < b; k++ {
+				cov += (float64(f.inCount[k][i]) - nbar) * (tb[k] - mean) / float64(b)
+			}
+			vij += cov * cov
+		}
+		for k := 0; k < b; k++ {
+			ss += (tb[k] - mean) * (tb[k] - mean)
+		}
+		want := vij - float64(n)/float64(b*b)*ss
+		if want <= 0 {
+			want = vij
+		} else {
+			corrected++
+		}
+		got, err := ij.Variance(f, row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-want) > 1e-12*math.Max(1, want) {
+			t.Fatalf("row %d: Variance = %.15g, definition %.15g", r, got, want)
+		}
+	}
+	if corrected == 0 {
+		t.Fatal("test setup: no row exercised the bias-corrected branch")
+	}
+}

@@ -1,0 +1,211 @@
+package predictors
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// treePathElem is one element of the TreeSHAP feature path: the feature d
+// (−1 for the root placeholder), the fraction z of "zero" paths (cover
+// ratio) and o of "one" paths (1 when x follows the split, 0 otherwise) that
+// flow through it, and the permutation weight w.
+type treePathElem struct {
+	d    int32
+	z, o float64
+	w    float64
+}
+
+// treeShapState is the scratch space of one Explain call: the path
+// segments of every recursion level are stored one after the other in buf.
+type treeShapState struct {
+	buf []treePathElem
+	rec []float64 // rec[k] = 1/k (rec[0] = +Inf, unused)
+	phi []float64
+	x   []float64
+	t   *Tree
+}
+
+var treeShapPool = sync.Pool{New: func() any { return new(treeShapState) }}
+
+// Explain returns the path-dependent TreeSHAP attribution of the forest's
+// probability for x (Lundberg et al., "Consistent individualized feature
+// attribution for tree ensembles", 2018, Algorithm 2; Lundberg et al.,
+// Nature Machine Intelligence 2020), averaged over the trees:
+//
+//	φ_j = (1/T) Σ_t Σ_{S ⊆ F∖{j}} |S|!(M−|S|−1)!/M! · (f_t(x, S∪{j}) − f_t(x, S)),
+//
+// where f_t(x, S) is the conditional expectation of tree t given x_S under
+// the tree's own cover distribution: at a split on a feature in S follow x,
+// otherwise average both children weighted by Cover. The base value is
+// (1/T) Σ_t f_t(x, ∅), the mean over trees of the cover-weighted mean leaf
+// value (= the root Value of each tree), and base + Σ_j φ_j equals the
+// forest's probability for x up to rounding (well within 1e-9).
+//
+// phi is written in place when it has length NumFeatures (allocated when
+// nil). Errors: ErrFeatureCount for len(x) ≠ NumFeatures, ErrNotFinite for
+// NaN or Inf. A phi of the wrong length panics.
+func (f *Forest) Explain(x, phi []float64) (float64, []float64, error) {
+	if len(x) != f.NFeatures {
+		return 0, nil, fmt.Errorf("forest explain: %w: got %d values, the forest has %d", ErrFeatureCount, len(x), f.NFeatures)
+	}
+	if !forestRowFinite(x) {
+		return 0, nil, fmt.Errorf("forest explain: %w", ErrNotFinite)
+	}
+	if len(f.Trees) == 0 {
+		return 0, nil, errors.New("forest explain: the forest has no trees")
+	}
+	if phi == nil {
+		phi = make([]float64, f.NFeatures)
+	}
+	if len(phi) != f.NFeatures {
+		panic(fmt.Sprintf("predictors: phi has length %d for %d features", len(phi), f.NFeatures))
+	}
+	clear(phi)
+	s := treeShapPool.Get().(*treeShapState)
+	s.phi, s.x = phi, x
+	var base float64
+	for t := range f.Trees {
+		s.t = &f.Trees[t]
+		base += s.t.Value[0]
+		s.recurse(0, 0, 0, 1, 1, -1)
+	}
+	s.phi, s.x, s.t = nil, nil, nil
+	treeShapPool.Put(s)
+	inv := 1 / float64(len(f.Trees))
+	for j := range phi {
+		phi[j] *= inv
+	}
+	return base * inv, phi, nil
+}
+
+// recurse is RECURSE(j, m, p_z, p_o, p_i) of Algorithm 2. The parent's path
+// is buf[off : off+l]; this call writes it, extended with (pi, pz, po), to
+// buf[off+l : off+2l+1] and descends.
+func (s *treeShapState) recurse(node uint32, off, l int, pz, po float64, pi int32) {
+	start := off + l
+	if need := start + l + 1; need > len(s.buf) {
+		s.buf = append(s.buf, make([]treePathElem, need-len(s.buf)+16)...)
+	}
+	for len(s.rec) <= l+1 {
+		s.rec = append(s.rec, 1/float64(len(s.rec)))
+	}
+	m := s.buf[start : start+l+1]
+	treeExtend(m, s.buf[off:off+l], pz, po, pi, s.rec)
+	t := s.t
+	j := t.Feature[node]
+	if j < 0 {
+		s.leaf(m, t.Value[node])
+		return
+	}
+	hot, cold := t.Left[node], t.Right[node]
+	if !(s.x[j] <= t.Threshold[node]) {
+		hot, cold = cold, hot
+	}
+	iz, io := 1.0, 1.0
+	for k := 1; k < len(m); k++ {
+		if m[k].d == j {
+			iz, io = m[k].z, m[k].o
+			treeUnwind(m, k, s.rec)
+			m = m[:len(m)-1]
+			break
+		}
+	}
+	rj := t.Cover[node]
+	s.recurse(hot, start, len(m), iz*t.Cover[hot]/rj, io, j)
+	s.recurse(cold, start, len(m), iz*t.Cover[cold]/rj, 0, j)
+}
+
+// treeExtend is EXTEND done out of place: dst (len(src)+1 elements)
+// receives the path src extended by the element (pi, pz, po). With l =
+// len(src), the paper's in-place loop gives the weights
+//
+//	dst_k.w = pz·src_k.w·(l−k)/(l+1) + po·src_{k−1}.w·k/(l+1),
+//
+// with src_{−1}.w = src_l.w = 0, and dst_0.w = 1 for the empty path.
+// rec[k] = 1/k for k ≤ l+1.
+func treeExtend(dst, src []treePathElem, pz, po float64, pi int32, rec []float64) {
+	l := len(src)
+	if l == 0 {
+		dst[0] = treePathElem{d: pi, z: pz, o: po, w: 1}
+		return
+	}
+	a, b := pz*rec[l+1], po*rec[l+1]
+	var prev float64
+	for k, e := range src {
+		dst[k] = treePathElem{d: e.d, z: e.z, o: e.o, w: a*e.w*float64(l-k) + b*prev*float64(k)}
+		prev = e.w
+	}
+	dst[l] = treePathElem{d: pi, z: pz, o: po, w: b * prev * float64(l)}
+}
+
+// treeUnwind is UNWIND: it undoes the extension by element i in place; the
+// caller drops the last element (len(m)−1 remain). rec[k] = 1/k.
+func treeUnwind(m []treePathElem, i int, rec []float64) {
+	l := len(m)
+	fl := float64(l)
+	z, o := m[i].z, m[i].o
+	if o != 0 {
+		scale := fl / o
+		zl := z * rec[l]
+		n := m[l-1].w
+		for j := l - 2; j >= 0; j-- {
+			t := m[j].w
+			m[j].w = n * scale * rec[j+1]
+			n = t - m[j].w*zl*float64(l-1-j)
+		}
+	} else {
+		scale := fl / z
+		for j := l - 2; j >= 0; j-- {
+			m[j].w *= scale * rec[l-1-j]
+		}
+	}
+	for j := i; j < l-1; j++ {
+		m[j].d, m[j].z, m[j].o = m[j+1].d, m[j+1].z, m[j+1].o
+	}
+}
+
+// leaf adds the contributions of a leaf of value v reached by path m:
+// φ[m_i.d] += sum(UNWIND(m, i).w)·(m_i.o − m_i.z)·v for every element but
+// the root placeholder. The unwound sums are computed without modifying m.
+// For an element with o = 0 the sum is (L/z)·Σ_j m_j.w/(L−1−j), whose Σ
+// does not depend on the element and is computed once per leaf; its
+// contribution w·(0 − z)·v is then −(L·Σ)·v.
+func (s *treeShapState) leaf(m []treePathElem, v float64) {
+	l := len(m)
+	rec := s.rec
+	var coldSum float64
+	haveCold := false
+	for i := 1; i < l; i++ {
+		e := &m[i]
+		if e.o != 0 {
+			s.phi[e.d] += treeUnwoundSum(m, e.z, e.o, rec) * (e.o - e.z) * v
+			continue
+		}
+		if !haveCold {
+			for j := 0; j < l-1; j++ {
+				coldSum += m[j].w * rec[l-1-j]
+			}
+			coldSum *= float64(l)
+			haveCold = true
+		}
+		s.phi[e.d] -= coldSum * v
+	}
+}
+
+// treeUnwoundSum is sum(UNWIND(m, i).w) for an element i with one
+// fraction o ≠ 0 and zero fraction z, without modifying m. rec[k] = 1/k.
+func treeUnwoundSum(m []treePathElem, z, o float64, rec []float64) float64 {
+	l := len(m)
+	fl := float64(l)
+	zl := z * rec[l]
+	scale := fl / o
+	var total float64
+	n := m[l-1].w
+	for j := l - 2; j >= 0; j-- {
+		w := n * scale * rec[j+1]
+		total += w
+		n = m[j].w - w*zl*float64(l-1-j)
+	}
+	return total
+}
