@@ -164,7 +164,8 @@ func ReadTable(r io.Reader, target, positive string, features []string, exclude 
 		skip[e] = true
 	}
 	var cols []int
-	if features == nil {
+	allColumns := features == nil
+	if allColumns {
 		for i, h := range rr.Header() {
 			if !skip[h] {
 				cols = append(cols, i)
@@ -215,6 +216,9 @@ func ReadTable(r io.Reader, target, positive string, features []string, exclude 
 		for j, c := range cols {
 			v, err := ParseValue(rec[c])
 			if err != nil {
+				if allColumns {
+					err = fmt.Errorf("%w (every column but the target is a feature unless features are listed)", err)
+				}
 				return nil, rr.CellErr(c, err)
 			}
 			if math.IsNaN(v) {
