@@ -161,6 +161,9 @@ func ReadTable(r io.Reader, target, positive string, features []string, exclude 
 	}
 	skip := map[string]bool{target: true}
 	for _, e := range exclude {
+		if rr.Index(e) < 0 {
+			return nil, fmt.Errorf("column %q is not in the header", e)
+		}
 		skip[e] = true
 	}
 	var cols []int
