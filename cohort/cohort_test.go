@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spinecast/spinecast/cohort"
 	"github.com/spinecast/spinecast/features"
@@ -63,19 +64,32 @@ func TestFHIRMatchesCSV(t *testing.T) {
 	for _, r := range rows {
 		byID[r[0]] = r
 	}
-	index := map[string]*cohort.Patient{}
-	for i := range co.Patients {
-		index[co.Patients[i].ID] = &co.Patients[i]
+	// Index dates from index_dates.csv.
+	idx, err := os.ReadFile(filepath.Join(dir, "index_dates.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dh, drows := readCSV(t, idx)
+	if strings.Join(dh, ",") != "patient_id,index_date" || len(drows) != n {
+		t.Fatalf("index_dates.csv: header %v, %d rows", dh, len(drows))
+	}
+	index := map[string]time.Time{}
+	for _, r := range drows {
+		d, err := time.Parse(time.DateOnly, r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		index[r[0]] = d
 	}
 	schema := features.DefaultSchema()
 	seen, compared, present := 0, 0, 0
-	st, err := fhir.ReadBulk(context.Background(), filepath.Join(dir, "fhir"), nil, func(id string, rec *fhir.Record, err error) error {
+	st, err := fhir.ReadBulk(context.Background(), dir, nil, func(id string, rec *fhir.Record, err error) error {
 		if err != nil {
 			return fmt.Errorf("patient record rejected: %w", err)
 		}
 		seen++
-		p, row := index[id], byID[id]
-		if p == nil || row == nil {
+		asOf, row := index[id], byID[id]
+		if asOf.IsZero() || row == nil {
 			return fmt.Errorf("patient %s of the export is not in the registry", id)
 		}
 		for _, is := range rec.Issues {
@@ -83,7 +97,7 @@ func TestFHIRMatchesCSV(t *testing.T) {
 				t.Errorf("%s: record issue %v", id, is)
 			}
 		}
-		v, err := features.Extract(rec, p.Index, nil)
+		v, err := features.Extract(rec, asOf, nil)
 		if err != nil {
 			return err
 		}
@@ -154,9 +168,7 @@ func TestColumnsAndDeterminism(t *testing.T) {
 	}
 	header, rows := readCSV(t, a.Bytes())
 	want := append([]string{"patient_id"}, features.DefaultSchema().Names()...)
-	for _, id := range cohort.Outcomes() {
-		want = append(want, id)
-	}
+	want = append(want, cohort.Outcomes()...)
 	for _, id := range cohort.Outcomes() {
 		want = append(want, "true_p_"+id)
 	}
@@ -327,4 +339,18 @@ func ExampleGenerate() {
 	}
 	fmt.Println(len(co.Patients), co.OutcomeIDs[0], co.Columns()[0])
 	// Output: 1000 odi_mcid15_12m patient_id
+}
+
+// TestDocsParams keeps the parameter tables of docs/cohort.md in step with
+// DefaultParams.
+func TestDocsParams(t *testing.T) {
+	doc, err := os.ReadFile("../docs/cohort.md")
+	if err != nil {
+		t.Skip("docs/cohort.md not found")
+	}
+	var b bytes.Buffer
+	cohort.DefaultParams().WriteMarkdown(&b)
+	if !bytes.Contains(doc, b.Bytes()) {
+		t.Error("docs/cohort.md parameter tables differ from DefaultParams: regenerate them with Params.WriteMarkdown")
+	}
 }

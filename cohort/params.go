@@ -156,7 +156,7 @@ func DefaultParams() *Params {
 		},
 		HistoryCountP: []float64{0.35, 0.30, 0.20, 0.15},
 
-		TFESI:  lin(-1.1, "dx_herniation", 1.2, "dx_spondylolisthesis", -0.8, "dx_deformity", -2.0, "leg_dominance", 0.3),
+		TFESI:  lin(-0.45, "dx_herniation", 1.2, "dx_spondylolisthesis", -0.8, "dx_deformity", -2.0, "leg_dominance", 0.3),
 		Fusion: lin(-2.0, "dx_spondylolisthesis", 3.0, "dx_deformity", 3.5, "dx_stenosis", 0.3),
 
 		// Improvement in ODI points.
@@ -172,9 +172,9 @@ func DefaultParams() *Params {
 		PFChange: Change{Scale: 2.5, Mean: lin(21, "pf_b", -0.4, "depression", -2.5, "opioid", -2.0, "smoking_current", -1.5,
 			"age10", -1.0)},
 		// Relative reduction of leg pain after a TFESI.
-		TFESIChange: Change{Scale: 0.13, Relative: true, Mean: lin(0.66, "dx_herniation", 0.15, "dx_stenosis", -0.08,
+		TFESIChange: Change{Scale: 0.13, Relative: true, Mean: lin(0.67, "dx_herniation", 0.15, "dx_stenosis", -0.08,
 			"leg_dominance", 0.04, "duration_yr", -0.04, "depression", -0.08, "opioid", -0.07, "smoking_current", -0.05,
-			"prior_surgery", -0.06, "imaging", -0.05)},
+			"prior_surgery", -0.06, "imaging", -0.02)},
 
 		SSI: lin(-4.6, "bmi5", 0.4, "diabetes", 0.8, "smoking_current", 0.7, "fusion", 0.9, "levels_extra", 0.25,
 			"asa", 0.35, "opioid", 0.4),

@@ -156,24 +156,46 @@ func (co *Cohort) WriteFHIR(dir string) error {
 	return nil
 }
 
-// WriteDir writes registry.csv and the FHIR export (in dir/fhir) into dir,
-// creating it.
+// WriteIndexDates writes patient_id,index_date (YYYY-MM-DD): the
+// consultation date at which each patient's features were computed, i.e.
+// the --as-of date to extract that patient's FHIR record with.
+func (co *Cohort) WriteIndexDates(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	if _, err := bw.WriteString("patient_id,index_date\n"); err != nil {
+		return fmt.Errorf("write index dates: %w", err)
+	}
+	for i := range co.Patients {
+		p := &co.Patients[i]
+		if _, err := bw.WriteString(p.ID + "," + date(p.Index) + "\n"); err != nil {
+			return fmt.Errorf("write index dates: %w", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write index dates: %w", err)
+	}
+	return nil
+}
+
+// WriteDir writes registry.csv, index_dates.csv and the FHIR export
+// (<Type>.ndjson) into dir, creating it.
 func (co *Cohort) WriteDir(dir string) error {
-	if err := os.MkdirAll(filepath.Join(dir, "fhir"), 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write cohort: %w", err)
 	}
-	f, err := os.Create(filepath.Join(dir, "registry.csv"))
-	if err != nil {
-		return fmt.Errorf("write cohort: %w", err)
+	for name, write := range map[string]func(io.Writer) error{"registry.csv": co.WriteCSV, "index_dates.csv": co.WriteIndexDates} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("write cohort: %w", err)
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write cohort: %w", err)
+		}
 	}
-	if err := co.WriteCSV(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write cohort: %w", err)
-	}
-	return co.WriteFHIR(filepath.Join(dir, "fhir"))
+	return co.WriteFHIR(dir)
 }
 
 // JSON shapes of the few FHIR elements written.
@@ -240,7 +262,6 @@ type encoder struct {
 	primary  map[string]coding // first non-add-on CPT code of a procedure list
 	addOn    map[string]coding // first add-on CPT code of a procedure list
 	opioids  []coding
-	asaCode  coding
 	proms    map[string]promCode
 	odiQ     string
 	odiLinks []string
