@@ -79,6 +79,7 @@ type Oracle struct {
 // Card is the model card (card.json).
 type Card struct {
 	Notice        string `json:"notice"`
+	ModelNotice   string `json:"model_notice,omitempty"` // the artifact's own notice
 	Demonstration bool   `json:"demonstration"`
 	Model         struct {
 		ID              string                 `json:"id"`
@@ -159,9 +160,9 @@ func Build(a *models.Artifact, r io.Reader, o *Options) (*Card, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build card: %w", err)
 	}
-	c := &Card{Demonstration: a.Demonstration, Notice: a.Notice}
+	c := &Card{Demonstration: a.Demonstration, Notice: a.Notice, ModelNotice: a.Notice}
 	if a.Demonstration {
-		c.Notice = DemoNotice + " " + a.Notice
+		c.Notice = DemoNotice
 	}
 	c.Model.ID = o.ModelID
 	if c.Model.ID == "" {

@@ -68,6 +68,9 @@ func (c *Card) WriteMarkdown(w io.Writer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("# Model card: %s\n\n", c.Model.ID)
 	p("> **%s**\n\n", c.Notice)
+	if c.ModelNotice != "" && c.ModelNotice != c.Notice {
+		p("Artifact notice: %s\n\n", c.ModelNotice)
+	}
 	p("## Model\n\n| | |\n|---|---|\n")
 	p("| Algorithm | %s |\n| Version (created) | %s |\n| sha256 | `%s` |\n| Calibration | %s |\n| Uncertainty | %s |\n",
 		c.Model.Algorithm, c.Model.Created, c.Model.Sha256, c.Model.Calibration, c.Model.Uncertainty)
@@ -139,7 +142,7 @@ func orDash(s string) string {
 }
 
 func render(p *plot.Plot) ([]byte, error) {
-	wt, err := p.WriterTo(4*vg.Inch, 4*vg.Inch, "png")
+	wt, err := p.WriterTo(5*vg.Inch, 5*vg.Inch, "png")
 	if err != nil {
 		return nil, err
 	}
@@ -178,8 +181,8 @@ func (c *Card) CalibrationPlot() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("calibration band: %w", err)
 		}
-		poly.Color = color.RGBA{R: 120, G: 160, B: 220, A: 110}
-		poly.LineStyle.Width = 0
+		poly.Color = color.RGBA{R: 170, G: 195, B: 235, A: 255}
+		poly.LineStyle.Color = color.Transparent
 		pts := make(plotter.XYs, len(bins))
 		for i, b := range bins {
 			pts[i] = plotter.XY{X: b.MeanPredicted, Y: b.ObservedRate}
@@ -189,9 +192,12 @@ func (c *Card) CalibrationPlot() ([]byte, error) {
 			return nil, fmt.Errorf("calibration curve: %w", err)
 		}
 		line.Color, sc.Color = color.RGBA{B: 160, A: 255}, color.RGBA{B: 160, A: 255}
+		sc.Radius = vg.Points(2)
 		p.Add(poly, diagonal(), line, sc)
-		p.Legend.Add("observed (95% CI band)", line)
+		p.Legend.Add("observed rate per bin", line)
+		p.Legend.Add("95% CI (Wilson)", poly)
 		p.Legend.Top, p.Legend.Left = true, true
+		p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), vg.Points(-8)
 	}
 	return render(p)
 }

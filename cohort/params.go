@@ -172,7 +172,7 @@ func DefaultParams() *Params {
 		PFChange: Change{Scale: 2.5, Mean: lin(21, "pf_b", -0.4, "depression", -2.5, "opioid", -2.0, "smoking_current", -1.5,
 			"age10", -1.0)},
 		// Relative reduction of leg pain after a TFESI.
-		TFESIChange: Change{Scale: 0.13, Relative: true, Mean: lin(0.67, "dx_herniation", 0.15, "dx_stenosis", -0.08,
+		TFESIChange: Change{Scale: 0.115, Relative: true, Mean: lin(0.67, "dx_herniation", 0.15, "dx_stenosis", -0.08,
 			"leg_dominance", 0.04, "duration_yr", -0.04, "depression", -0.08, "opioid", -0.07, "smoking_current", -0.05,
 			"prior_surgery", -0.06, "imaging", -0.02)},
 
@@ -181,7 +181,7 @@ func DefaultParams() *Params {
 		OtherComplication: lin(-3.55, "age10", 0.45, "asa", 0.5, "diabetes", 0.4, "bmi5", 0.15, "fusion", 0.8,
 			"levels_extra", 0.3, "smoking_current", 0.3, "coronary", 0.3, "osteoporosis", 0.3),
 		Readmission: lin(-3.8, "other_complication", 1.8, "ssi", 2.0, "asa", 0.6, "age10", 0.35, "diabetes", 0.3, "fusion", 0.4),
-		Reoperation: lin(-3.7, "ssi", 2.5, "fusion", 0.7, "prior_surgery", 1.0, "levels_extra", 0.4, "smoking_current", 0.6, "osteoporosis", 0.5, "age10", -0.2),
+		Reoperation: lin(-3.85, "ssi", 2.5, "fusion", 0.9, "prior_surgery", 1.2, "levels_extra", 0.45, "smoking_current", 0.7, "osteoporosis", 0.5, "age10", -0.2),
 
 		LossToFollowUpP: 0.08,
 	}

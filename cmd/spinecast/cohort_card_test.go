@@ -63,7 +63,7 @@ func TestModelsListCommand(t *testing.T) {
 	if len(defaultmodels.List()) == 0 {
 		t.Skip("no embedded models")
 	}
-	out, stderr, err := runSub(t, modelsCmd, "list", "--json")
+	out, _, err := runSub(t, modelsCmd, "list", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestModelsListCommand(t *testing.T) {
 	if len(got.Models) != len(defaultmodels.List()) || !strings.Contains(got.Notice, "not for clinical use") {
 		t.Errorf("models list --json: %d models, notice %q", len(got.Models), got.Notice)
 	}
-	out, stderr, err = runSub(t, modelsCmd, "list")
+	out, stderr, err := runSub(t, modelsCmd, "list")
 	if err != nil {
 		t.Fatal(err)
 	}

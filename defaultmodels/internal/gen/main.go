@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,21 +21,30 @@ import (
 	"github.com/spinecast/spinecast/cards"
 	"github.com/spinecast/spinecast/cohort"
 	"github.com/spinecast/spinecast/defaultmodels"
+	"github.com/spinecast/spinecast/models"
 )
 
 func main() {
 	out := flag.String("out", "defaultmodels/data", "directory of the embedded artifacts and manifest")
 	cardDir := flag.String("cards", "docs/cards", "directory of the model cards (empty: none)")
+	cardsOnly := flag.Bool("cards-only", false, "rewrite the cards of the artifacts already in -out, without training")
 	flag.Parse()
-	if err := run(*out, *cardDir); err != nil {
+	if err := run(*out, *cardDir, *cardsOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, cardDir string) error {
+func run(out, cardDir string, cardsOnly bool) error {
 	start := time.Now()
 	r := defaultmodels.DefaultRecipe()
+	if cardsOnly {
+		built, err := readBuilt(out)
+		if err != nil {
+			return err
+		}
+		return writeCards(built, r, cardDir, start)
+	}
 	built, err := defaultmodels.Build(context.Background(), r, func(s string) {
 		fmt.Fprintf(os.Stderr, "%6.1fs %s\n", time.Since(start).Seconds(), s)
 	})
@@ -69,6 +79,41 @@ func run(out, cardDir string) error {
 	if cardDir == "" {
 		return nil
 	}
+	return writeCards(built, r, cardDir, start)
+}
+
+// readBuilt reads the manifest and artifacts of a models directory.
+func readBuilt(dir string) ([]defaultmodels.Built, error) {
+	js, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	var m defaultmodels.Manifest
+	if err := json.Unmarshal(js, &m); err != nil {
+		return nil, err
+	}
+	var out []defaultmodels.Built
+	for _, e := range m.Models {
+		f, err := os.Open(filepath.Join(dir, e.ID+".json.gz"))
+		if err != nil {
+			return nil, err
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		a, err := models.Read(zr)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.ID, err)
+		}
+		out = append(out, defaultmodels.Built{Entry: e, Artifact: a})
+	}
+	return out, nil
+}
+
+func writeCards(built []defaultmodels.Built, r defaultmodels.Recipe, cardDir string, start time.Time) error {
 	// Held-out registry: another seed.
 	held, err := cohort.Generate(r.HeldoutN, r.HeldoutSeed, nil)
 	if err != nil {
