@@ -12,17 +12,17 @@ import (
 
 // ModelSummary is an entry of GET /v1/models.
 type ModelSummary struct {
-	ID            string    `json:"id"`
-	Outcome       string    `json:"outcome"`
-	Positive      string    `json:"positive"`
-	Algorithm     string    `json:"algorithm"`
-	Version       string    `json:"version"`
-	Sha256        string    `json:"sha256"`
-	Default       bool      `json:"default"`
-	Created       string    `json:"created"`
-	Demonstration bool      `json:"demonstration"`
-	Notice        string    `json:"notice"`
-	Features      []string  `json:"features"`
+	ID            string   `json:"id"`
+	Outcome       string   `json:"outcome"`
+	Positive      string   `json:"positive"`
+	Algorithm     string   `json:"algorithm"`
+	Version       string   `json:"version"`
+	Sha256        string   `json:"sha256"`
+	Default       bool     `json:"default"`
+	Created       string   `json:"created"`
+	Demonstration bool     `json:"demonstration"`
+	Notice        string   `json:"notice"`
+	Features      []string `json:"features"`
 }
 
 // ModelDetail is GET /v1/models/{id}: the summary plus what a model card

@@ -138,9 +138,9 @@ type Explanation struct {
 
 // Warning is a caveat about the input.
 type Warning struct {
-	Code    string  `json:"code"` // missing-input, out-of-range, unused-input, extraction
-	Feature string  `json:"feature,omitempty"`
-	Message string  `json:"message"`
+	Code    string   `json:"code"` // missing-input, out-of-range, unused-input, extraction
+	Feature string   `json:"feature,omitempty"`
+	Message string   `json:"message"`
 	Value   *float64 `json:"value,omitempty"`
 }
 
@@ -373,11 +373,11 @@ func (s *Server) scoreModel(m *Model, vec *Vector) (*OutcomePrediction, error) {
 	}
 	s.met.predictions.WithLabelValues(m.ID, m.Outcome).Inc()
 	out := &OutcomePrediction{
-		Outcome:     OutcomeRef{ID: m.Outcome, Positive: a.Positive},
-		Model:       ModelInfo{ID: m.ID, Version: m.Version, Sha256: a.Sha256, Algorithm: a.Algorithm, Default: m.Default},
-		Probability: p.Probability,
-		Interval:    Interval{Lower: p.Lower, Upper: p.Upper, Level: 0.95, Method: a.Uncertainty.Method},
-		Explanation: Explanation{Scale: string(p.Scale), Base: p.Base, Output: p.Output},
+		Outcome:       OutcomeRef{ID: m.Outcome, Positive: a.Positive},
+		Model:         ModelInfo{ID: m.ID, Version: m.Version, Sha256: a.Sha256, Algorithm: a.Algorithm, Default: m.Default},
+		Probability:   p.Probability,
+		Interval:      Interval{Lower: p.Lower, Upper: p.Upper, Level: 0.95, Method: a.Uncertainty.Method},
+		Explanation:   Explanation{Scale: string(p.Scale), Base: p.Base, Output: p.Output},
 		Demonstration: true,
 		Notice:        Notice,
 		Warnings:      []Warning{},

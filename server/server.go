@@ -122,10 +122,10 @@ type Deps struct {
 	Extractor Extractor
 	// Schema, when set, answers GET /v1/features/schema.
 	Schema FeatureSchema
-	Logger *slog.Logger          // nil: discard
-	Now    func() time.Time      // nil: time.Now
-	HTTP   *http.Client          // for FHIR and JWKS fetches; nil: a client with timeouts
-	Keys   func() KeyFetcher     // nil: HTTP JWKS fetches with caching
+	Logger *slog.Logger         // nil: discard
+	Now    func() time.Time     // nil: time.Now
+	HTTP   *http.Client         // for FHIR and JWKS fetches; nil: a client with timeouts
+	Keys   func() KeyFetcher    // nil: HTTP JWKS fetches with caching
 	Reg    *prometheus.Registry // nil: a fresh registry
 }
 

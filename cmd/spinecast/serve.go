@@ -30,11 +30,11 @@ type serveConfig struct {
 func serveCmd(e *env) *cobra.Command {
 	var (
 		configFile, addr, publicURL, database, modelsDir, trusted, restIssuers, restAud, apiKeys string
-		fhirAllow, fhirServer, logLevel                                                           string
-		defaults                                                                                  []string
-		insecure                                                                                  bool
-		reqTimeout, cdsDeadline                                                                   time.Duration
-		bodyLimit                                                                                 int64
+		fhirAllow, fhirServer, logLevel                                                          string
+		defaults                                                                                 []string
+		insecure                                                                                 bool
+		reqTimeout, cdsDeadline                                                                  time.Duration
+		bodyLimit                                                                                int64
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
