@@ -310,7 +310,7 @@ func numericDate(n *json.Number) (time.Time, error) {
 		return time.Time{}, errors.New("absent")
 	}
 	f, err := n.Float64()
-	if err != nil || f < 0 || f > 1e11 {
+	if err != nil || !(f >= 0 && f <= 1e11) {
 		return time.Time{}, errors.New("malformed")
 	}
 	sec := int64(f)

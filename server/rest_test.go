@@ -52,9 +52,9 @@ func TestRequestIDPropagation(t *testing.T) {
 func TestPredictFeatures(t *testing.T) {
 	h := newHarness(t, server.Config{InsecureDev: true}, nil)
 	in := features(vertebralRow)
-	in["pelvic_radius"] = nil      // missing → imputed
-	in["pelvic_tilt"] = 1000.0     // outside the training range
-	in["not_a_feature"] = 1.0      // unused
+	in["pelvic_radius"] = nil  // missing → imputed
+	in["pelvic_tilt"] = 1000.0 // outside the training range
+	in["not_a_feature"] = 1.0  // unused
 	resp, body := h.do(exchange{method: "POST", path: "/v1/predictions", body: mustJSON(t, map[string]any{"features": in})})
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
