@@ -1,6 +1,9 @@
 package server
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
 
 type metrics struct {
 	httpDuration *prometheus.HistogramVec
@@ -30,6 +33,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			[]string{"surface", "reason"}),
 	}
 	reg.MustRegister(m.httpDuration, m.hookDuration, m.predictions, m.abstentions, m.authFailures,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -205,7 +205,12 @@ func serve(ctx context.Context, e *env, cfg serveConfig) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer st.Close()
-	srv, err := server.New(cfg.Config, server.Deps{Models: reg, Store: st, Extractor: newExtractor(), Logger: log})
+	x := newExtractor()
+	deps := server.Deps{Models: reg, Store: st, Extractor: x, Logger: log}
+	if fs, ok := x.(server.FeatureSchema); ok {
+		deps.Schema = fs
+	}
+	srv, err := server.New(cfg.Config, deps)
 	if err != nil {
 		return err
 	}
@@ -239,7 +244,3 @@ func maskDSN(dsn string) string {
 	}
 	return dsn
 }
-
-// newExtractor returns the FHIR → features adapter; nil until package
-// features is wired in (Bundle input and CDS Hooks then answer 501).
-func newExtractor() server.Extractor { return nil }
