@@ -59,7 +59,7 @@ func (h *cdsHarness) call(path string, body []byte) (*http.Response, []byte) {
 // fakeFHIR serves one patient's record; mode changes its behaviour.
 type fakeFHIR struct {
 	srv   *httptest.Server
-	mode  string
+	mode  atomic.Value // string
 	calls atomic.Int64
 }
 
@@ -87,14 +87,15 @@ func emptySearch() map[string]any {
 }
 
 func newFakeFHIR(t *testing.T, mode string) *fakeFHIR {
-	f := &fakeFHIR{mode: mode}
+	f := &fakeFHIR{}
+	f.mode.Store(mode)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.calls.Add(1)
 		if r.Header.Get("Authorization") != "Bearer fhir-token" {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		switch f.mode {
+		switch f.mode.Load().(string) {
 		case "slow":
 			select {
 			case <-time.After(3 * time.Second):
