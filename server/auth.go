@@ -84,8 +84,9 @@ type Verifier struct {
 	// access tokens are meant to be presented many times.
 	reusable bool
 
-	mu   sync.Mutex
-	seen map[string]time.Time // iss + " " + jti → exp
+	mu        sync.Mutex
+	seen      map[string]time.Time // iss + " " + jti → exp
+	nextSweep int                  // sweep expired entries when seen grows past this
 }
 
 type issuerKeys struct {
@@ -209,6 +210,17 @@ func (v *Verifier) Verify(ctx context.Context, token, aud string) (*Claims, erro
 		}
 	}
 	key, ok := keys.LookupKeyID(kid)
+	if !ok && source != "" && keys != is.file {
+		// The issuer may have rotated its keys: refetch once, bypassing
+		// the cache (the fetcher rate-limits refreshes).
+		if r, isR := v.fetch.(interface {
+			Refresh(ctx context.Context, url string) (jwk.Set, error)
+		}); isR {
+			if fresh, err := r.Refresh(ctx, source); err == nil {
+				key, ok = fresh.LookupKeyID(kid)
+			}
+		}
+	}
 	if !ok {
 		return nil, reject("unknown kid")
 	}
@@ -279,12 +291,14 @@ func (v *Verifier) remember(key string, until, now time.Time) bool {
 	if exp, ok := v.seen[key]; ok && now.Before(exp) {
 		return false
 	}
-	if len(v.seen) > 1024 {
+	if len(v.seen) >= max(v.nextSweep, 1024) {
 		for k, exp := range v.seen {
 			if !now.Before(exp) {
 				delete(v.seen, k)
 			}
 		}
+		// Amortised: the next sweep waits until the cache has doubled.
+		v.nextSweep = 2 * len(v.seen)
 	}
 	v.seen[key] = until
 	return true
@@ -319,10 +333,11 @@ func numericDate(n *json.Number) (time.Time, error) {
 
 // httpKeyFetcher fetches JWKS over HTTPS with a TTL cache.
 type httpKeyFetcher struct {
-	client *http.Client
-	ttl    time.Duration
-	mu     sync.Mutex
-	cache  map[string]cachedSet
+	client     *http.Client
+	ttl        time.Duration
+	minRefresh time.Duration
+	mu         sync.Mutex
+	cache      map[string]cachedSet
 }
 
 type cachedSet struct {
@@ -333,18 +348,37 @@ type cachedSet struct {
 // NewHTTPKeyFetcher returns a KeyFetcher that GETs JWKS documents (https
 // only) and caches each for ttl.
 func NewHTTPKeyFetcher(client *http.Client, ttl time.Duration) KeyFetcher {
-	return &httpKeyFetcher{client: client, ttl: ttl, cache: map[string]cachedSet{}}
+	return &httpKeyFetcher{client: client, ttl: ttl, minRefresh: minRefresh, cache: map[string]cachedSet{}}
 }
 
 func (f *httpKeyFetcher) Fetch(ctx context.Context, url string) (jwk.Set, error) {
-	if !strings.HasPrefix(url, "https://") {
-		return nil, fmt.Errorf("jwks %s: not https", url)
-	}
 	f.mu.Lock()
 	c, ok := f.cache[url]
 	f.mu.Unlock()
 	if ok && time.Since(c.at) < f.ttl {
 		return c.set, nil
+	}
+	return f.get(ctx, url)
+}
+
+// minRefresh is the least time between two fetches of one JWKS forced by
+// an unknown kid, so forged kids cannot make us hammer an issuer.
+const minRefresh = 30 * time.Second
+
+// Refresh refetches url unless it was fetched less than minRefresh ago.
+func (f *httpKeyFetcher) Refresh(ctx context.Context, url string) (jwk.Set, error) {
+	f.mu.Lock()
+	c, ok := f.cache[url]
+	f.mu.Unlock()
+	if ok && time.Since(c.at) < f.minRefresh {
+		return c.set, nil
+	}
+	return f.get(ctx, url)
+}
+
+func (f *httpKeyFetcher) get(ctx context.Context, url string) (jwk.Set, error) {
+	if !strings.HasPrefix(url, "https://") {
+		return nil, fmt.Errorf("jwks %s: not https", url)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

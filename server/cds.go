@@ -255,7 +255,9 @@ func relevantOrder(r *CDSRequest, service string) (bool, error) {
 	return false, nil
 }
 
-func (s *Server) cdsCall(c echo.Context) error {
+// cdsCall answers a CDS service call. Every call that names a patient is
+// audited, whatever its outcome.
+func (s *Server) cdsCall(c echo.Context) (err error) {
 	start := time.Now()
 	service := c.Param("id")
 	if _, ok := serviceHooks[service]; !ok {
@@ -281,7 +283,17 @@ func (s *Server) cdsCall(c echo.Context) error {
 		s.met.hookDuration.WithLabelValues(service, req.Hook).Observe(time.Since(start).Seconds())
 	}()
 	rec := AuditRecord{Kind: "cds", PatientID: hc.PatientID, Hook: req.Hook, HookInstance: req.HookInstance}
+	audited := false
+	defer func() {
+		if err != nil && !audited {
+			rec.Status, rec.Latency = codeTable[asError(err).Code].status, time.Since(start)
+			if aerr := s.audit(c, rec); aerr != nil {
+				s.log.ErrorContext(c.Request().Context(), "audit write failed", "request_id", requestID(c), "error", aerr.Error())
+			}
+		}
+	}()
 	abstain := func(reason string) error {
+		audited = true
 		s.met.abstentions.WithLabelValues(c.Path(), reason).Inc()
 		rec.Status, rec.Latency = http.StatusOK, time.Since(start)
 		if err := s.audit(c, rec); err != nil {
@@ -312,10 +324,6 @@ func (s *Server) cdsCall(c echo.Context) error {
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Code == CodePrecondition {
 			s.met.abstentions.WithLabelValues(c.Path(), "data unavailable").Inc()
-			rec.Status, rec.Latency = http.StatusPreconditionFailed, time.Since(start)
-			if aerr := s.audit(c, rec); aerr != nil {
-				return aerr
-			}
 		}
 		return err
 	}
@@ -333,6 +341,7 @@ func (s *Server) cdsCall(c echo.Context) error {
 		cards = append(cards, s.card(p))
 	}
 	rec.Status, rec.Latency, rec.Models = http.StatusOK, time.Since(start), modelRefs(preds)
+	audited = true
 	if err := s.audit(c, rec); err != nil {
 		return err
 	}

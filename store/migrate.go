@@ -56,9 +56,29 @@ func (s *Store) render(m string) string {
 	return strings.ReplaceAll(m, "{{id}}", id)
 }
 
+// migrationLock is the PostgreSQL advisory lock key that serialises
+// migrations of servers starting together ("spinecast" in ASCII, truncated).
+const migrationLock = 0x7370696e6563
+
 // Migrate applies the pending migrations. It refuses a database whose
-// schema is newer than this build.
+// schema is newer than this build. On PostgreSQL it holds an advisory lock
+// meanwhile, so servers starting together migrate one at a time.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.dialect == Postgres {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
+	}
+	return s.migrate(ctx)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at_us BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)

@@ -211,3 +211,32 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("sqlite file in a missing directory: no error")
 	}
 }
+
+// TestPostgresConcurrentMigrations: servers starting together on a fresh
+// database migrate one at a time (advisory lock) and all succeed.
+func TestPostgresConcurrentMigrations(t *testing.T) {
+	dsn := os.Getenv("SPINECAST_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("!!! PostgreSQL store tests SKIPPED: SPINECAST_TEST_POSTGRES is not set (run scripts/postgres-ci.sh) !!!")
+	}
+	fresh := freshSchema(t, dsn)
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			s, err := store.Open(context.Background(), fresh)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent open: %v", err)
+		}
+	}
+	s := mustOpen(t, fresh)
+	if v, err := s.Version(context.Background()); err != nil || v != store.SchemaVersion() {
+		t.Errorf("version %d, %v", v, err)
+	}
+}
