@@ -48,8 +48,13 @@ staticcheck:
 
 lint: fmtcheck vet staticcheck
 
+# ONNX Runtime (for imaging embeddings) comes from the npm package
+# onnxruntime-node via scripts/onnxruntime.sh, cached in .cache/; without it
+# the embedding tests skip and the rest of Spinecast runs unchanged.
+ORT = SPINECAST_ONNXRUNTIME_LIB="$${SPINECAST_ONNXRUNTIME_LIB:-$$(scripts/onnxruntime.sh || true)}"
+
 test: lint
-	$(GO) test -race -count=1 -timeout 12m ./...
+	$(ORT) $(GO) test -race -count=1 -timeout 12m ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./predictors/

@@ -161,10 +161,14 @@ func ReadTable(r io.Reader, target, positive string, features []string, exclude 
 	}
 	skip := map[string]bool{target: true}
 	for _, e := range exclude {
+		if rr.Index(e) < 0 {
+			return nil, fmt.Errorf("column %q is not in the header", e)
+		}
 		skip[e] = true
 	}
 	var cols []int
-	if features == nil {
+	allColumns := features == nil
+	if allColumns {
 		for i, h := range rr.Header() {
 			if !skip[h] {
 				cols = append(cols, i)
@@ -215,6 +219,9 @@ func ReadTable(r io.Reader, target, positive string, features []string, exclude 
 		for j, c := range cols {
 			v, err := ParseValue(rec[c])
 			if err != nil {
+				if allColumns {
+					err = fmt.Errorf("%w (every column but the target is a feature unless features are listed)", err)
+				}
 				return nil, rr.CellErr(c, err)
 			}
 			if math.IsNaN(v) {

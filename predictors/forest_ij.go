@@ -125,22 +125,34 @@ func (ij *ForestIJ) Variance(f *Forest, x []float64) (float64, error) {
 }
 
 // Interval returns a 95 % interval for the forest's probability p at x from
-// the IJ variance by the delta method on the logit scale:
+// the IJ variance V by the delta method on the arcsine square-root scale,
+// g(p) = asin(√p), whose derivative is 1/(2√(p(1−p))):
 //
-//	logit(p) ± 1.96 · √V / (p̃(1 − p̃)),   p̃ = p clipped to [0.01, 0.99],
+//	g(p) ± 1.96 · √V / (2√(p̃(1 − p̃))),   p̃ = p clipped to [0.01, 0.99],
 //
-// mapped back through the logistic function, so it stays inside (0, 1) and
-// is skewed away from the nearer boundary, as the sampling distribution of
-// p is. (In TestForestIJMatchesSamplingVariance the logit interval covered
-// E[p(x)] more often than p ± 1.96·√V: 0.865 against 0.805.)
+// truncated to [0, π/2] and mapped back by sin². The scale is bounded, so
+// the interval stays in [0, 1] and stays sensible near 0 and 1. The logit
+// scale covered slightly better in mid-range simulations (0.865 against
+// 0.833 in TestForestIJMatchesSamplingVariance, nominal 0.95) but explodes
+// near the boundary: p = 0.995 with SE 0.05 gives [0.006, 0.9997] on the
+// logit scale and [0.71, 1] here.
 func (ij *ForestIJ) Interval(f *Forest, x []float64) (p, lower, upper float64, err error) {
 	v, err := ij.Variance(f, x)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	p = f.predictRow(x)
+	lower, upper = forestIJInterval(p, v)
+	return p, lower, upper, nil
+}
+
+// forestIJInterval is the arcsine-scale interval of Interval for a
+// probability p with variance v.
+func forestIJInterval(p, v float64) (lower, upper float64) {
 	pc := math.Min(math.Max(p, 0.01), 0.99)
-	half := 1.959963984540054 * math.Sqrt(v) / (pc * (1 - pc))
-	l := Logit(p)
-	return p, Sigmoid(l - half), Sigmoid(l + half), nil
+	half := 1.959963984540054 * math.Sqrt(v) / (2 * math.Sqrt(pc*(1-pc)))
+	g := math.Asin(math.Sqrt(p))
+	lo := math.Sin(math.Max(0, g-half))
+	hi := math.Sin(math.Min(math.Pi/2, g+half))
+	return math.Min(lo*lo, p), math.Max(hi*hi, p)
 }

@@ -72,3 +72,29 @@ func TestForestIJGramEqualsDefinition(t *testing.T) {
 		t.Fatal("test setup: no row exercised the bias-corrected branch")
 	}
 }
+
+// TestForestIJIntervalNearBoundary: the arcsine-scale interval stays in
+// [0, 1], contains p, and stays narrow near the boundary where a logit
+// delta-method interval would span almost all of (0, 1).
+func TestForestIJIntervalNearBoundary(t *testing.T) {
+	for _, c := range []struct{ p, se, minLo, maxHi float64 }{
+		{0.995, 0.05, 0.60, 1}, // logit scale: [0.006, 0.9997]
+		{0.005, 0.05, 0, 0.40},
+		{1, 0, 1, 1},
+		{0, 0, 0, 0},
+		{0.5, 0.05, 0.40, 0.60},
+	} {
+		lo, hi := forestIJInterval(c.p, c.se*c.se)
+		if !(0 <= lo && lo <= c.p && c.p <= hi && hi <= 1) {
+			t.Errorf("p %v, SE %v: [%v, %v] does not satisfy 0 ≤ lo ≤ p ≤ hi ≤ 1", c.p, c.se, lo, hi)
+		}
+		if lo < c.minLo || hi > c.maxHi {
+			t.Errorf("p %v, SE %v: [%v, %v], want within [%v, %v]", c.p, c.se, lo, hi, c.minLo, c.maxHi)
+		}
+	}
+	// At p = 0.5 the interval is p ± 1.96·SE to first order.
+	lo, hi := forestIJInterval(0.5, 0.01*0.01)
+	if math.Abs(lo-(0.5-0.0196)) > 1e-4 || math.Abs(hi-(0.5+0.0196)) > 1e-4 {
+		t.Errorf("p 0.5, SE 0.01: [%v, %v], want ≈ [0.4804, 0.5196]", lo, hi)
+	}
+}

@@ -19,10 +19,10 @@ import (
 
 func trainCmd(e *env) *cobra.Command {
 	var (
-		data, target, positive, algorithm, out, foldsFile, calibration, features, hidden string
-		alpha, lambda                                                                    float64
-		folds, trees, mtry, minLeaf, maxDepth, epochs, bootstrap                         int
-		seed                                                                             uint64
+		data, target, positive, algorithm, out, foldsFile, calibration, features, hidden, idColumn string
+		alpha, lambda                                                                              float64
+		folds, trees, mtry, minLeaf, maxDepth, epochs, bootstrap                                   int
+		seed                                                                                       uint64
 	)
 	c := &cobra.Command{
 		Use:   "train --data FILE.csv --target COL --positive VALUE --algorithm elasticnet|random-forest|mlp --out MODEL.json",
@@ -46,7 +46,11 @@ func trainCmd(e *env) *cobra.Command {
 					}
 				}
 			}
-			t, err := models.ReadTable(bytes.NewReader(raw), target, positive, feats)
+			var exclude []string
+			if idColumn != "" {
+				exclude = append(exclude, idColumn)
+			}
+			t, err := models.ReadTable(bytes.NewReader(raw), target, positive, feats, exclude...)
 			if err != nil {
 				return fmt.Errorf("train: %s: %w", data, err)
 			}
@@ -123,7 +127,8 @@ func trainCmd(e *env) *cobra.Command {
 	f.StringVar(&target, "target", "", "outcome column")
 	f.StringVar(&positive, "positive", "", "value of the outcome column that counts as an event")
 	f.StringVar(&algorithm, "algorithm", "", "elasticnet, random-forest or mlp")
-	f.StringVar(&features, "features", "", "comma-separated feature columns (default: every column but the target)")
+	f.StringVar(&features, "features", "", "comma-separated feature columns (default: every column but the target and --id-column)")
+	f.StringVar(&idColumn, "id-column", "", "identifier column to leave out of the features (e.g. patient_id)")
 	f.Float64Var(&alpha, "alpha", 0.5, "elastic net mixing: 1 lasso, 0 ridge")
 	f.Float64Var(&lambda, "lambda", 0, "elastic net penalty (default: chosen by cross-validation, λ.min by deviance)")
 	f.IntVar(&folds, "folds", 5, "number of stratified cross-validation folds")

@@ -1,0 +1,279 @@
+package fhir
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+)
+
+// Client reads one patient's record from a FHIR R4 server over REST. The
+// zero value is not usable: set BaseURL. Responses are untrusted: each is
+// size-limited, must be the resource type asked for, and goes through the
+// same validation as a Bundle.
+type Client struct {
+	// BaseURL is the server's base, e.g. https://ehr.example/fhir.
+	BaseURL string
+	// Token is sent as a bearer token when set; it is never logged and is
+	// only sent to BaseURL's host (next links elsewhere are refused).
+	Token string
+	// HTTP is the client used; nil means http.DefaultClient. The deadline
+	// of each call comes from its context.
+	HTTP *http.Client
+	// MaxPages caps the pages followed per search (Bundle.link[next]); 0
+	// means 20. A search with more pages is an error, never silently cut.
+	MaxPages int
+	// MaxBytes caps one response body; 0 means DefaultMaxBytes.
+	MaxBytes int64
+	// MaxRetries caps retries of a 429 or 503 response; 0 means 3, < 0 none.
+	MaxRetries int
+	// MaxWait caps one wait before a retry (Retry-After included); 0 means 30 s.
+	MaxWait time.Duration
+	// Sleep waits between retries; nil means a timer honouring ctx. Tests
+	// inject their own.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Options apply to the assembled record.
+	Options *Options
+}
+
+// ErrNotFound is returned (wrapped) when the server answers 404 or 410.
+var ErrNotFound = errors.New("not found")
+
+// StatusError is a non-success HTTP answer that is not retried (or whose
+// retries ran out).
+type StatusError struct {
+	Status int
+	URL    string // the request, without patient identifiers
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("fhir server answered %d for %s", e.Status, e.URL)
+}
+
+// Searches the client runs for a patient: the resource type and the query
+// beyond patient=<id>.
+var patientSearches = []struct{ typ, query string }{
+	{"Observation", "category=survey"},
+	{"Observation", "category=vital-signs"},
+	{"Observation", "category=social-history"},
+	{"Observation", "code=http://loinc.org|72514-3,http://loinc.org|97909-6,http://loinc.org|39156-5,http://loinc.org|72166-2"},
+	{"QuestionnaireResponse", ""},
+	{"Condition", ""},
+	{"Procedure", ""},
+	{"MedicationStatement", ""},
+	{"MedicationRequest", ""},
+	{"ServiceRequest", ""},
+	{"ImagingStudy", ""},
+}
+
+// Record reads Patient/{id} and searches the resource types Spinecast uses,
+// assembling and validating the patient's record.
+func (c *Client) Record(ctx context.Context, id string) (*Record, error) {
+	if !validID(id) {
+		return nil, errors.New("fhir client: malformed patient id")
+	}
+	base, err := url.Parse(strings.TrimRight(c.BaseURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("fhir client: base URL must be an http(s) URL")
+	}
+	b := NewBuilder(c.Options)
+	raw, err := c.get(ctx, base, base.String()+"/Patient/"+id, "Patient/{id}")
+	if err != nil {
+		return nil, fmt.Errorf("read patient: %w", err)
+	}
+	var h head
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return nil, fmt.Errorf("read patient: response is not JSON: %s", jsonErrText(err))
+	}
+	if h.ResourceType != "Patient" {
+		return nil, fmt.Errorf("read patient: response is a %q, not a Patient", h.ResourceType)
+	}
+	b.Add(raw, "Patient", "")
+	seen := map[string]bool{}
+	for _, s := range patientSearches {
+		q := "patient=" + url.QueryEscape(id)
+		if s.query != "" {
+			k, v, _ := strings.Cut(s.query, "=")
+			q += "&" + k + "=" + url.QueryEscape(v)
+		}
+		if err := c.search(ctx, base, base.String()+"/"+s.typ+"?"+q, s.typ, b, seen); err != nil {
+			return nil, fmt.Errorf("search %s: %w", s.typ, err)
+		}
+	}
+	return b.Record()
+}
+
+// search pages through a searchset, adding each match of type typ once.
+func (c *Client) search(ctx context.Context, base *url.URL, next, typ string, b *Builder, seen map[string]bool) error {
+	maxPages := c.MaxPages
+	if maxPages <= 0 {
+		maxPages = 20
+	}
+	for page := 0; next != ""; page++ {
+		if page == maxPages {
+			return fmt.Errorf("more than %d pages: refusing a partial record", maxPages)
+		}
+		raw, err := c.get(ctx, base, next, typ+" search")
+		if err != nil {
+			return err
+		}
+		var bun struct {
+			ResourceType string           `json:"resourceType"`
+			Type         string           `json:"type"`
+			Link         []fm.BundleLink  `json:"link"`
+			Entry        []fm.BundleEntry `json:"entry"`
+		}
+		if err := json.Unmarshal(raw, &bun); err != nil {
+			return fmt.Errorf("page %d is not a JSON Bundle: %s", page+1, jsonErrText(err))
+		}
+		if bun.ResourceType != "Bundle" || bun.Type != "searchset" {
+			return fmt.Errorf("page %d is a %q (type %q), not a searchset Bundle", page+1, bun.ResourceType, bun.Type)
+		}
+		for i, e := range bun.Entry {
+			if e.Search != nil && e.Search.Mode != nil && *e.Search.Mode != fm.SearchEntryModeMatch {
+				continue // included resources and outcomes
+			}
+			var eh head
+			if len(e.Resource) == 0 || json.Unmarshal(e.Resource, &eh) != nil || eh.ResourceType != typ {
+				b.issues.add(Warning, CodeStructure, fmt.Sprintf("%s page %d entry[%d]", typ, page+1, i), "search entry is not a %s: skipped", typ)
+				continue
+			}
+			if eh.ID != nil {
+				key := typ + "/" + *eh.ID
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+			}
+			full := ""
+			if e.FullUrl != nil {
+				full = *e.FullUrl
+			}
+			b.Add(e.Resource, fmt.Sprintf("%s page %d entry[%d].resource", typ, page+1, i), full)
+		}
+		next = ""
+		for _, l := range bun.Link {
+			if l.Relation == "next" {
+				u, err := url.Parse(l.Url)
+				if err != nil || u.Scheme != base.Scheme || u.Host != base.Host {
+					return fmt.Errorf("page %d: next link leaves the server: refused", page+1)
+				}
+				next = u.String()
+			}
+		}
+	}
+	return nil
+}
+
+// get fetches one URL, retrying 429 and 503 with backoff. label names the
+// request in errors without the patient id.
+func (c *Client) get(ctx context.Context, base *url.URL, u, label string) ([]byte, error) {
+	retries := c.MaxRetries
+	if retries == 0 {
+		retries = 3
+	}
+	maxWait := c.MaxWait
+	if maxWait <= 0 {
+		maxWait = 30 * time.Second
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	limit := c.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxBytes
+	}
+	short := label
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, fmt.Errorf("build request: %w", err)
+		}
+		req.Header.Set("Accept", "application/fhir+json")
+		if c.Token != "" && req.URL.Host == base.Host {
+			req.Header.Set("Authorization", "Bearer "+c.Token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			// *url.Error repeats the URL, which holds the patient id.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return nil, fmt.Errorf("get %s: %w", short, err)
+		}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			wait := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			if attempt >= retries || retries < 0 {
+				return nil, &StatusError{Status: resp.StatusCode, URL: short}
+			}
+			if wait <= 0 {
+				wait = time.Duration(500<<attempt) * time.Millisecond
+			}
+			if wait > maxWait {
+				return nil, fmt.Errorf("get %s: server asks to wait %s, more than %s", short, wait, maxWait)
+			}
+			sleep := c.Sleep
+			if sleep == nil {
+				sleep = sleepCtx
+			}
+			if err := sleep(ctx, wait); err != nil {
+				return nil, fmt.Errorf("get %s: %w", short, err)
+			}
+			continue
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("get %s: read body: %w", short, err)
+		}
+		switch {
+		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+			return nil, fmt.Errorf("get %s: %w", short, ErrNotFound)
+		case resp.StatusCode != http.StatusOK:
+			return nil, &StatusError{Status: resp.StatusCode, URL: short}
+		case int64(len(body)) > limit:
+			return nil, fmt.Errorf("get %s: response larger than %d bytes", short, limit)
+		}
+		return body, nil
+	}
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP-date.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
