@@ -94,6 +94,30 @@ func TestServeAndAudit(t *testing.T) {
 	if resp.StatusCode != 200 || !pr.Demonstration || len(pr.Predictions) != 1 {
 		t.Fatalf("prediction: %d %+v", resp.StatusCode, pr)
 	}
+	// CDS Hooks through the FHIR reader and the feature pipeline.
+	empty := map[string]any{"resourceType": "Bundle", "type": "searchset", "total": 0}
+	cds, _ := json.Marshal(map[string]any{"hook": "patient-view", "hookInstance": "h-1",
+		"context": map[string]any{"userId": "Practitioner/1", "patientId": "p9"},
+		"prefetch": map[string]any{"patient": map[string]any{"resourceType": "Patient", "id": "p9", "birthDate": "1960-06-15"},
+			"observations": empty, "conditions": empty, "questionnaireResponses": empty, "procedures": empty, "medicationStatements": empty}})
+	resp, err = http.Post(base+"/cds-services/spine-surgery-outcomes", "application/json", bytes.NewReader(cds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cr struct{ Cards []struct{ Summary, Indicator string } }
+	json.NewDecoder(resp.Body).Decode(&cr)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(cr.Cards) != 1 || !strings.Contains(cr.Cards[0].Summary, "%") {
+		t.Errorf("CDS call: %d %+v", resp.StatusCode, cr)
+	}
+	resp, err = http.Get(base + "/v1/features/schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("feature schema: %d", resp.StatusCode)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -115,17 +139,24 @@ func TestServeAndAudit(t *testing.T) {
 			t.Errorf("log line is not JSON: %s", line)
 		}
 	}
-	if strings.Contains(out, "pelvic_incidence") {
-		t.Error("logs contain request data")
+	if strings.Contains(out, "pelvic_incidence") || strings.Contains(out, `p9`) || strings.Contains(out, "1960-06-15") {
+		t.Error("logs contain request data or a patient identifier")
 	}
 
 	got := mustRun(t, "audit", "--database", db, "--since", "1h")
+	lines := strings.Split(strings.TrimSpace(got), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("audit gave %d records, want 2 (prediction, CDS call):\n%s", len(lines), got)
+	}
 	var rec store.AuditRecord
-	if err := json.Unmarshal([]byte(strings.TrimSpace(got)), &rec); err != nil {
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
 		t.Fatalf("audit output %q: %v", got, err)
 	}
 	if rec.Kind != "prediction" || rec.Route != "/v1/predictions" || len(rec.Models) != 1 || rec.Models[0].Probability != pr.Predictions[0].Probability {
 		t.Errorf("audit record %+v", rec)
+	}
+	if out := mustRun(t, "audit", "--database", db, "--patient", "p9"); !strings.Contains(out, `"kind":"cds"`) || !strings.Contains(out, `"hook":"patient-view"`) {
+		t.Errorf("audit --patient p9: %q", out)
 	}
 	if out := mustRun(t, "audit", "--database", db, "--patient", "nobody"); out != "" {
 		t.Errorf("unknown patient: %q, want nothing", out)
