@@ -104,7 +104,9 @@ func TestServeAndAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cr struct{ Cards []struct{ Summary, Indicator string } }
+	var cr struct {
+		Cards []struct{ Summary, Indicator string }
+	}
 	json.NewDecoder(resp.Body).Decode(&cr)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || len(cr.Cards) != 1 || !strings.Contains(cr.Cards[0].Summary, "%") {
