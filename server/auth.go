@@ -499,7 +499,11 @@ func (s *Server) restAuth(scope string) echo.MiddlewareFunc {
 			if scope != "" && !contains(scopes, scope) && !contains(scopes, ScopeAdmin) {
 				return fail("missing scope", CodeForbidden, "the token lacks scope "+scope)
 			}
-			c.Set(ctxCaller, claims.Iss)
+			who := claims.Iss
+			if claims.Sub != "" {
+				who += "#" + claims.Sub
+			}
+			c.Set(ctxCaller, who)
 			return next(c)
 		}
 	}
