@@ -8,6 +8,10 @@
 // pipeline fuses into a patient's vector.
 //
 // Main types: Volume (an intensity image on a regular grid with its
-// geometry), Mask (a region of interest on the same grid), and Discretised
-// (grey levels of the ROI voxels, the input of the texture features).
+// geometry), Mask (a region of interest on the same grid), Discretised
+// (grey levels of the ROI voxels, the input of the texture features),
+// Feature and Settings (Radiomics), Encoder (a small 3D CNN defined in Go and
+// written as ONNX), EncoderSpec (its registry entry: sha256, input
+// specification, output size) and Embedder (runs an encoder through ONNX
+// Runtime; ErrUnavailable without the library).
 package imaging

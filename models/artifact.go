@@ -81,7 +81,7 @@ type Hyperparameters struct {
 // Feature describes one input column as seen in training. Mean, SD (the
 // population SD), Min, Max and Median are over the observed (non-missing)
 // training values. When MissingIndicator is set the model has an extra
-// 0/1 input "<name>_missing" right after the imputed value.
+// 0/1 input "<name>_imputed" right after the imputed value.
 type Feature struct {
 	Name             string  `json:"name"`
 	Mean             float64 `json:"mean"`
@@ -235,14 +235,17 @@ func Load(path string) (*Artifact, error) {
 	return a, nil
 }
 
+// ImputedSuffix names a feature's missing-value indicator input.
+const ImputedSuffix = "_imputed"
+
 // InputNames returns the model's input columns in order: each feature,
-// followed by "<name>_missing" where it has a missing indicator.
+// followed by "<name>_imputed" where it has a missing indicator.
 func (a *Artifact) InputNames() []string {
 	var names []string
 	for _, f := range a.Features {
 		names = append(names, f.Name)
 		if f.MissingIndicator {
-			names = append(names, f.Name+"_missing")
+			names = append(names, f.Name+ImputedSuffix)
 		}
 	}
 	return names

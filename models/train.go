@@ -19,7 +19,7 @@ import (
 // same in training and scoring.
 const MissingPolicy = "median-imputation+indicators: a missing value is replaced by the training median of " +
 	"its feature; a feature that was missing in at least one training row also gets a 0/1 input " +
-	"'<name>_missing' so the model can learn from missingness. A value missing at scoring time is " +
+	"'<name>_imputed' so the model can learn from missingness. A value missing at scoring time is " +
 	"always reported (imputed), never silently filled."
 
 // DefaultNotice is written into every artifact trained by this package.
@@ -91,6 +91,15 @@ func Train(ctx context.Context, t *Table, s TrainSettings) (*Artifact, error) {
 	}
 	a.Created = now().UTC().Truncate(time.Second)
 	a.Features = featureStats(t)
+	names := map[string]bool{}
+	for _, f := range t.Features {
+		names[f] = true
+	}
+	for _, f := range a.Features {
+		if f.MissingIndicator && names[f.Name+ImputedSuffix] {
+			return nil, fmt.Errorf("feature %q needs a missing-value indicator, but a column %q already exists", f.Name, f.Name+ImputedSuffix)
+		}
+	}
 	z := design(a.Features, t.X)
 	y := t.Y
 	a.TrainingData.Rows = n

@@ -20,9 +20,9 @@ import (
 func trainCmd(e *env) *cobra.Command {
 	var (
 		data, target, positive, algorithm, out, foldsFile, calibration, features, hidden, idColumn string
-		alpha, lambda                                                                    float64
-		folds, trees, mtry, minLeaf, maxDepth, epochs, bootstrap                         int
-		seed                                                                             uint64
+		alpha, lambda                                                                              float64
+		folds, trees, mtry, minLeaf, maxDepth, epochs, bootstrap                                   int
+		seed                                                                                       uint64
 	)
 	c := &cobra.Command{
 		Use:   "train --data FILE.csv --target COL --positive VALUE --algorithm elasticnet|random-forest|mlp --out MODEL.json",

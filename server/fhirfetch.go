@@ -1,0 +1,285 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// maxFHIRResponse caps one FHIR response read while gathering a record.
+const maxFHIRResponse = 8 << 20
+
+func contextWithDeadline(c echo.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request().Context(), d)
+}
+
+// allowedFHIR reports whether base is on the allowlist: equal to an entry,
+// or under an entry that ends in "/".
+func (s *Server) allowedFHIR(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.Host == "" {
+		return false
+	}
+	b := strings.TrimRight(base, "/")
+	for _, a := range s.cfg.FHIRAllowlist {
+		if b == strings.TrimRight(a, "/") || strings.HasSuffix(a, "/") && strings.HasPrefix(b+"/", a) {
+			return true
+		}
+	}
+	return false
+}
+
+// renderTemplate fills a prefetch template's context tokens.
+func renderTemplate(t string, hc *hookContext) string {
+	r := strings.NewReplacer(
+		"{{context.patientId}}", url.PathEscape(hc.PatientID),
+		"{{context.userId}}", url.QueryEscape(hc.UserID),
+		"{{context.encounterId}}", url.PathEscape(hc.EncounterID))
+	return r.Replace(t)
+}
+
+// gather returns the patient record as a collection Bundle: prefetched
+// resources, plus what is missing fetched from fhirServer. Anything that
+// can be neither prefetched nor fetched is a CodePrecondition error.
+func (s *Server) gather(ctx context.Context, req *CDSRequest, hc *hookContext) ([]byte, error) {
+	got := map[string]json.RawMessage{}
+	var missing []string
+	for key := range prefetchTemplates {
+		raw, ok := req.Prefetch[key]
+		if !ok || isNull(raw) {
+			missing = append(missing, key)
+			continue
+		}
+		if err := checkResource(raw, key); err != nil {
+			return nil, errorf(CodeInvalid, "prefetch.%s: %v", key, err)
+		}
+		got[key] = raw
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		if req.FHIRServer == "" || req.FHIRAuthorization == nil {
+			return nil, errorf(CodePrecondition, "prefetch lacks %s and the request gives no fhirServer with fhirAuthorization to fetch it",
+				strings.Join(missing, ", "))
+		}
+		if !s.allowedFHIR(req.FHIRServer) {
+			return nil, errorf(CodePrecondition, "prefetch lacks %s and fhirServer is not on this service's allowlist", strings.Join(missing, ", "))
+		}
+		fetched, err := s.fetchAll(ctx, req.FHIRServer, req.FHIRAuthorization.AccessToken, missing, hc)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range fetched {
+			got[k] = v
+		}
+	}
+	return collect(got)
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(strings.TrimSpace(string(raw))) == 0 || strings.TrimSpace(string(raw)) == "null"
+}
+
+// checkResource requires a JSON object with a resourceType; a read key
+// ("patient") must hold a Patient, a search key a Bundle.
+func checkResource(raw json.RawMessage, key string) error {
+	var probe struct {
+		ResourceType string `json:"resourceType"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return errors.New("not a FHIR resource")
+	}
+	want := "Bundle"
+	if key == "patient" {
+		want = "Patient"
+	}
+	if probe.ResourceType != want {
+		return fmt.Errorf("resourceType %q, want %s", probe.ResourceType, want)
+	}
+	return nil
+}
+
+// fetchAll GETs the missing prefetch keys concurrently from base.
+func (s *Server) fetchAll(ctx context.Context, base, token string, keys []string, hc *hookContext) (map[string]json.RawMessage, error) {
+	type result struct {
+		key string
+		raw json.RawMessage
+		err error
+	}
+	res := make(chan result, len(keys))
+	var wg sync.WaitGroup
+	for _, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			raw, err := s.fetchOne(ctx, base, token, renderTemplate(prefetchTemplates[k], hc))
+			if err == nil {
+				if cerr := checkResource(raw, k); cerr != nil {
+					err = cerr
+				}
+			}
+			res <- result{k, raw, err}
+		}()
+	}
+	wg.Wait()
+	close(res)
+	out := map[string]json.RawMessage{}
+	var failed []string
+	for r := range res {
+		if r.err != nil {
+			failed = append(failed, r.key)
+			continue
+		}
+		out[r.key] = r.raw
+	}
+	if len(failed) > 0 {
+		sort.Strings(failed)
+		msg := "the FHIR server did not return usable data for " + strings.Join(failed, ", ")
+		if ctx.Err() != nil {
+			msg += " within the deadline"
+		}
+		return nil, errorf(CodePrecondition, "%s", msg)
+	}
+	return out, nil
+}
+
+func (s *Server) fetchOne(ctx context.Context, base, token, rel string) (json.RawMessage, error) {
+	u := strings.TrimRight(base, "/") + "/" + rel
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fhir request: %w", err)
+	}
+	req.Header.Set("Accept", mimeFHIR)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fhir fetch: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, fmt.Errorf("fhir fetch: status %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxFHIRResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("fhir read: %w", err)
+	}
+	if len(b) > maxFHIRResponse {
+		return nil, errors.New("fhir response too large")
+	}
+	if !json.Valid(b) {
+		return nil, errors.New("fhir response is not JSON")
+	}
+	return b, nil
+}
+
+// collect flattens prefetch values into one collection Bundle: resources
+// as they are, search Bundles by their entries (OperationOutcome entries
+// of search.mode "outcome" dropped).
+func collect(got map[string]json.RawMessage) ([]byte, error) {
+	keys := make([]string, 0, len(got))
+	for k := range got {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var entries []map[string]json.RawMessage
+	for _, k := range keys {
+		raw := got[k]
+		var b struct {
+			ResourceType string `json:"resourceType"`
+			Entry        []struct {
+				Resource json.RawMessage `json:"resource"`
+				Search   *struct {
+					Mode string `json:"mode"`
+				} `json:"search"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return nil, errorf(CodeInvalid, "prefetch.%s: %v", k, err)
+		}
+		if b.ResourceType != "Bundle" {
+			entries = append(entries, map[string]json.RawMessage{"resource": raw})
+			continue
+		}
+		for _, e := range b.Entry {
+			if e.Search != nil && e.Search.Mode == "outcome" || len(e.Resource) == 0 {
+				continue
+			}
+			entries = append(entries, map[string]json.RawMessage{"resource": e.Resource})
+		}
+	}
+	if entries == nil {
+		entries = []map[string]json.RawMessage{}
+	}
+	out, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "collection", "entry": entries})
+	if err != nil {
+		return nil, internal(fmt.Errorf("assemble record: %w", err))
+	}
+	return out, nil
+}
+
+// patientPredictions handles GET /v1/patients/{id}/predictions: the record
+// is read from the configured FHIR server (Config.FHIRServer).
+func (s *Server) patientPredictions(c echo.Context) error {
+	start := time.Now()
+	id := c.Param("id")
+	if !safeToken(id, 64) {
+		return errorf(CodeInvalid, "patient id is not a FHIR id")
+	}
+	fhirOut, err := negotiate(c)
+	if err != nil {
+		return err
+	}
+	if s.cfg.FHIRServer == "" {
+		return errorf(CodeNotImplemented, "no FHIR server is configured (--fhir-server)")
+	}
+	if s.extract == nil {
+		return errorf(CodeNotImplemented, "patient predictions need the feature pipeline, which this build does not include yet")
+	}
+	ctx, cancel := contextWithDeadline(c, s.cfg.CDSDeadline)
+	defer cancel()
+	keys := make([]string, 0, len(prefetchTemplates))
+	for k := range prefetchTemplates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	got, err := s.fetchAll(ctx, s.cfg.FHIRServer, s.cfg.FHIRToken, keys, &hookContext{PatientID: id})
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code == CodePrecondition {
+			return &Error{Code: CodeUnavailable, Message: e.Message}
+		}
+		return err
+	}
+	bundle, err := collect(got)
+	if err != nil {
+		return err
+	}
+	vec, err := s.extractVector(ctx, bundle, s.now())
+	if err != nil {
+		return err
+	}
+	vec.PatientID = id
+	var outcomes []string
+	for _, o := range c.QueryParams()["outcome"] {
+		outcomes = append(outcomes, strings.Split(o, ",")...)
+	}
+	preds, warns, err := s.predict(&predictInput{vec: vec, outcomes: outcomes, algorithm: c.QueryParam("algorithm")})
+	if err != nil {
+		return err
+	}
+	if err := s.audit(c, AuditRecord{Kind: "prediction", PatientID: id, Status: http.StatusOK,
+		Latency: time.Since(start), Models: modelRefs(preds)}); err != nil {
+		return err
+	}
+	return s.writePredictions(c, fhirOut, vec, preds, warns)
+}
