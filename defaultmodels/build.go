@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spinecast/spinecast/cards"
 	"github.com/spinecast/spinecast/cohort"
 	"github.com/spinecast/spinecast/features"
 	"github.com/spinecast/spinecast/models"
@@ -242,22 +241,4 @@ func cvMetrics(a *models.Artifact) struct{ AUC, LogLoss float64 } {
 		m = a.CV.Calibrated
 	}
 	return struct{ AUC, LogLoss float64 }{m.AUC, m.LogLoss}
-}
-
-// CardOptions are the card options of a default model: what its artifact
-// does not record about the simulated data.
-func CardOptions(e Entry, r Recipe) cards.Options {
-	o := cards.Options{
-		ModelID:        e.ID,
-		DataFile:       fmt.Sprintf("simulated held-out registry: spinecast cohort --n %d --seed %d", r.HeldoutN, r.HeldoutSeed),
-		TrainingSource: fmt.Sprintf("simulated spine registry (package cohort, data-generating process in docs/cohort.md): spinecast cohort --n %d --seed %d", r.TrainN, r.TrainSeed),
-		TrainingDates:  "simulated index dates " + cohort.DefaultParams().IndexStart + " plus up to " + fmt.Sprint(cohort.DefaultParams().IndexDays) + " days",
-		Seed:           r.HeldoutSeed,
-	}
-	if e.OutcomeID == "tfesi_response_2m" {
-		o.Groups = []string{"dx_disc_herniation"}
-	} else {
-		o.Groups = []string{"proc_fusion"}
-	}
-	return o
 }

@@ -132,3 +132,25 @@ func Encode(w io.Writer, a *models.Artifact) error {
 	}
 	return zw.Close()
 }
+
+// All loads every embedded model: the artifacts keyed by model id and, per
+// outcome id, the id of its default model — the two arguments of
+// server.NewRegistry.
+func All() (map[string]*models.Artifact, map[string]string, error) {
+	arts := map[string]*models.Artifact{}
+	defaults := map[string]string{}
+	for _, e := range List() {
+		a, err := Load(e.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		arts[e.ID] = a
+		if e.Default {
+			defaults[e.OutcomeID] = e.ID
+		}
+	}
+	if len(arts) == 0 {
+		return nil, nil, errors.New("no embedded models in this build (run make models)")
+	}
+	return arts, defaults, nil
+}

@@ -50,6 +50,21 @@ func TestEmbeddedModels(t *testing.T) {
 	}
 }
 
+func TestAll(t *testing.T) {
+	arts, defaults, err := defaultmodels.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != len(defaultmodels.List()) || len(defaults) != len(cohort.Outcomes()) {
+		t.Errorf("All: %d artifacts, %d defaults", len(arts), len(defaults))
+	}
+	for outcome, id := range defaults {
+		if a := arts[id]; a == nil || a.Target != outcome {
+			t.Errorf("default %s of %s not loaded or for another outcome", id, outcome)
+		}
+	}
+}
+
 func TestResolve(t *testing.T) {
 	list := defaultmodels.List()
 	if len(list) == 0 {

@@ -11,7 +11,9 @@
 //
 // It is for: [List], [Default] and [Load] (the embedded models), [Resolve]
 // (what a --model flag calls: a file path or an embedded id), and the
-// build: [Recipe], [Build], [Encode], [CardOptions].
+// build: [Recipe], [Build], [Encode]; [All] gives the server its registry.
+// The cards of the default models are written by the internal/gen command
+// behind `make models`.
 //
 // It is not for training models in general (package models) or writing
 // cards (package cards).

@@ -131,7 +131,7 @@ func writeCards(built []defaultmodels.Built, r defaultmodels.Recipe, cardDir str
 		"the simulator knows. Default models (★) have a full card.\n\n", r.HeldoutN, r.HeldoutSeed)
 	fmt.Fprintf(&summary, "| Model | Default | n | Events | AUC | Oracle AUC | AUC − oracle | ECE | Calibration slope | Mean \\|p − true p\\| |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, b := range built {
-		o := defaultmodels.CardOptions(b.Entry, r)
+		o := cardOptions(b.Entry, r)
 		o.DataSha256 = hex.EncodeToString(sum[:])
 		c, err := cards.Build(b.Artifact, bytes.NewReader(csv.Bytes()), &o)
 		if err != nil {
@@ -156,4 +156,22 @@ func writeCards(built []defaultmodels.Built, r defaultmodels.Recipe, cardDir str
 		fmt.Fprintf(os.Stderr, "%6.1fs card %s\n", time.Since(start).Seconds(), b.Entry.ID)
 	}
 	return os.WriteFile(filepath.Join(cardDir, "README.md"), summary.Bytes(), 0o644)
+}
+
+// CardOptions are the card options of a default model: what its artifact
+// does not record about the simulated data.
+func cardOptions(e defaultmodels.Entry, r defaultmodels.Recipe) cards.Options {
+	o := cards.Options{
+		ModelID:        e.ID,
+		DataFile:       fmt.Sprintf("simulated held-out registry: spinecast cohort --n %d --seed %d", r.HeldoutN, r.HeldoutSeed),
+		TrainingSource: fmt.Sprintf("simulated spine registry (package cohort, data-generating process in docs/cohort.md): spinecast cohort --n %d --seed %d", r.TrainN, r.TrainSeed),
+		TrainingDates:  "simulated index dates " + cohort.DefaultParams().IndexStart + " plus up to " + fmt.Sprint(cohort.DefaultParams().IndexDays) + " days",
+		Seed:           r.HeldoutSeed,
+	}
+	if e.OutcomeID == "tfesi_response_2m" {
+		o.Groups = []string{"dx_disc_herniation"}
+	} else {
+		o.Groups = []string{"proc_fusion"}
+	}
+	return o
 }
