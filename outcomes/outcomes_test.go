@@ -94,3 +94,20 @@ func ExampleDefinition_Met() {
 	fmt.Println(d.Ref(), met, ok)
 	// Output: odi_mcid15_12m@1 true true
 }
+
+// FuzzParse: Parse returns a set or an error, never panics, and a parsed
+// set evaluates Met without panicking.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"version":"1","outcomes":[` + ev("a") + `]}`))
+	f.Add([]byte(`{"version":"1","outcomes":[{"id":"a","version":"1","rule":"r","source":"s","timepoint_days":1,"kind":"prom_change","instrument":"odi","direction":"increase","threshold":0.5,"relative":true}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := outcomes.Parse(data)
+		if err != nil {
+			return
+		}
+		for _, d := range s.Outcomes {
+			d.Met(1, 0)
+			d.Met(0, math.NaN())
+		}
+	})
+}
