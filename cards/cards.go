@@ -388,7 +388,7 @@ func subgroups(h *heldout) []Subgroup {
 		for l := range levels {
 			names = append(names, l)
 		}
-		sort.Strings(names)
+		sort.Slice(names, func(i, j int) bool { return levelKey(g, names[i]) < levelKey(g, names[j]) })
 		for _, l := range names {
 			rows := levels[l]
 			name := g
@@ -440,4 +440,23 @@ func thin(r []predictors.ROCPoint, n int) []predictors.ROCPoint {
 		out = append(out, r[int(math.Round(float64(i)*step))])
 	}
 	return out
+}
+
+// levelKey orders the levels of a group: age bands by age, "missing" last,
+// the rest alphabetically.
+func levelKey(group, level string) string {
+	if group == "age_years" {
+		switch level {
+		case "<50":
+			return "0"
+		case "50-64":
+			return "1"
+		case ">=65":
+			return "2"
+		}
+	}
+	if level == "missing" {
+		return "~"
+	}
+	return "3" + level
 }
