@@ -4,37 +4,44 @@ STATICCHECK_VERSION ?= v0.8.2
 BIN := bin/spinecast
 DEMO := .demo
 
-.PHONY: run serve demo-models test build lint vet fmtcheck staticcheck bench clean
+.PHONY: run demo serve-demo models test build lint vet fmtcheck staticcheck bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spinecast
 
-# The main job: train the three predictors on the bundled vertebral data,
-# evaluate and score them, then serve them over HTTP on 127.0.0.1:8080 with
-# authentication off (--insecure-dev, loopback only) until Ctrl-C.
-run: demo-models
+# The main job: serve the embedded demonstration models (trained on a
+# simulated registry; not for clinical use) over REST and CDS Hooks on
+# 127.0.0.1:8080, with a SQLite audit trail in $(DEMO)/spinecast.db and
+# authentication off (--insecure-dev, loopback only), until Ctrl-C. Try:
+#   curl -s localhost:8080/v1/models
+#   curl -s localhost:8080/cds-services
+run: build
+	@mkdir -p $(DEMO)
+	@echo "serving the embedded demonstration models on http://127.0.0.1:8080 (authentication OFF; Ctrl-C stops)"
+	$(BIN) serve --database $(DEMO)/spinecast.db --addr 127.0.0.1:8080 --insecure-dev
+
+# A tour of the research CLI on the bundled vertebral data: train the three
+# predictors, inspect, evaluate and score with explanations.
+demo: build
+	@mkdir -p $(DEMO)
+	$(BIN) train --data testdata/vertebral_column_2C.csv --target status --positive Abnormal --algorithm elasticnet --out $(DEMO)/enet.json
+	$(BIN) train --data testdata/vertebral_column_2C.csv --target status --positive Abnormal --algorithm random-forest --trees 300 --out $(DEMO)/forest.json
+	$(BIN) train --data testdata/vertebral_column_2C.csv --target status --positive Abnormal --algorithm mlp --hidden 16,8 --out $(DEMO)/mlp.json
 	$(BIN) inspect $(DEMO)/enet.json
 	@echo "evaluate on the training rows (optimistic; the cross-validated figures are in inspect's cross_validation):"
 	$(BIN) evaluate --model $(DEMO)/enet.json --data testdata/vertebral_column_2C.csv
 	$(BIN) score --model $(DEMO)/forest.json --data testdata/vertebral_column_2C.csv --explain --out $(DEMO)/forest_scores.csv
 	@echo "scores with explanations: $(DEMO)/forest_scores.csv"
-	@$(MAKE) --no-print-directory serve
 
-demo-models: build
-	@mkdir -p $(DEMO)
-	$(BIN) train --data testdata/vertebral_column_2C.csv --target status --positive Abnormal --algorithm elasticnet --out $(DEMO)/enet.json
-	$(BIN) train --data testdata/vertebral_column_2C.csv --target status --positive Abnormal --algorithm random-forest --trees 300 --out $(DEMO)/forest.json
-	$(BIN) train --data testdata/vertebral_column_2C.csv --target status --positive Abnormal --algorithm mlp --hidden 16,8 --out $(DEMO)/mlp.json
-
-# Serve the models in $(DEMO) (make demo-models first) with a SQLite audit
-# trail in $(DEMO)/spinecast.db. Try:
-#   curl -s localhost:8080/v1/models
-#   curl -s -XPOST localhost:8080/v1/predictions -H 'Content-Type: application/json' \
-#     -d '{"features":{"pelvic_incidence":63,"pelvic_tilt":22,"lumbar_lordosis_angle":39,"sacral_slope":40,"pelvic_radius":98,"degree_spondylolisthesis":-0.25}}'
-serve: build
-	@test -f $(DEMO)/enet.json || $(MAKE) --no-print-directory demo-models
-	@echo "serving $(DEMO)/*.json on http://127.0.0.1:8080 (authentication OFF, demonstration only; Ctrl-C stops)"
+# Serve the vertebral models that `make demo` trained instead of the
+# embedded ones.
+serve-demo: demo
 	$(BIN) serve --models $(DEMO) --database $(DEMO)/spinecast.db --addr 127.0.0.1:8080 --insecure-dev
+
+# Rebuild the embedded default models (defaultmodels/data) and their cards
+# (docs/cards) from a simulated registry; byte-for-byte reproducible.
+models:
+	$(GO) run ./defaultmodels/internal/gen -out defaultmodels/data -cards docs/cards
 
 fmtcheck:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

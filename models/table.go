@@ -143,11 +143,16 @@ type Table struct {
 	X        [][]float64 // X[i][j], NaN = missing
 	Y        []bool
 	Missing  []int // per feature, number of missing cells
+	// NoTarget counts the rows left out because their target cell was
+	// empty (an outcome that does not apply, e.g. TFESI response after
+	// surgery).
+	NoTarget int
 }
 
 // ReadTable reads a whole CSV training file. target names the outcome
 // column and positive the value that counts as an event; every other value
-// of the target is a non-event, an empty target cell is an error. features
+// of the target is a non-event; rows whose target is missing are left out
+// and counted in NoTarget. features
 // selects and orders the feature columns; nil means every column but the
 // target (and but exclude, e.g. an id column).
 func ReadTable(r io.Reader, target, positive string, features []string, exclude ...string) (*Table, error) {
@@ -207,7 +212,8 @@ func ReadTable(r io.Reader, target, positive string, features []string, exclude 
 		}
 		tv := strings.TrimSpace(rec[ti])
 		if IsMissing(tv) {
-			return nil, rr.CellErr(ti, errors.New("the target is missing"))
+			t.NoTarget++
+			continue
 		}
 		yi := tv == positive
 		if yi {
@@ -233,6 +239,9 @@ func ReadTable(r io.Reader, target, positive string, features []string, exclude 
 		t.Y = append(t.Y, yi)
 	}
 	if len(t.X) == 0 {
+		if t.NoTarget > 0 {
+			return nil, fmt.Errorf("none of the %d rows has a value in the target column %q", t.NoTarget, target)
+		}
 		return nil, errors.New("the file has a header but no data rows")
 	}
 	if pos == 0 {

@@ -32,7 +32,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(trainCmd(e), scoreCmd(e), evaluateCmd(e), inspectCmd(e), featuresCmd(e), imagingCmd(e), serveCmd(e), auditCmd(e))
+	root.AddCommand(trainCmd(e), scoreCmd(e), evaluateCmd(e), inspectCmd(e), featuresCmd(e), imagingCmd(e), serveCmd(e), auditCmd(e), cohortCmd(e), cardCmd(e), modelsCmd(e))
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spinecast/spinecast/defaultmodels"
 	"github.com/spinecast/spinecast/models"
 	"github.com/spinecast/spinecast/predictors"
 )
@@ -19,7 +20,7 @@ func evaluateCmd(e *env) *cobra.Command {
 			if modelPath == "" || data == "" {
 				return fmt.Errorf("evaluate: --model and --data are required")
 			}
-			a, err := models.Load(modelPath)
+			a, err := defaultmodels.Resolve(modelPath)
 			if err != nil {
 				return fmt.Errorf("evaluate: %w", err)
 			}
@@ -56,6 +57,12 @@ func evaluateCmd(e *env) *cobra.Command {
 				return fmt.Errorf("evaluate: %s: %w", data, err)
 			}
 			warn.print(e.stderr, a, rows)
+			if src.noTarget > 0 {
+				fmt.Fprintf(e.stderr, "note: %d rows with an empty %q (outcome not applicable) were left out\n", src.noTarget, a.Target)
+			}
+			if a.Notice != "" {
+				fmt.Fprintln(e.stderr, "note: "+a.Notice)
+			}
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(m)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/spf13/cobra"
+	"github.com/spinecast/spinecast/defaultmodels"
 	"github.com/spinecast/spinecast/models"
 )
 
@@ -35,7 +36,7 @@ func inspectCmd(e *env) *cobra.Command {
 		Short: "Print a model's algorithm, features, parameters and cross-validated metrics as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := models.Load(args[0])
+			a, err := defaultmodels.Resolve(args[0])
 			if err != nil {
 				return err
 			}

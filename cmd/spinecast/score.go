@@ -14,6 +14,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spinecast/spinecast/defaultmodels"
 	"github.com/spinecast/spinecast/models"
 )
 
@@ -29,6 +30,7 @@ type rowSource struct {
 	idCol    int   // -1: the 1-based row number is the id
 	targetCl int   // -1: no target needed
 	positive string
+	noTarget int // rows skipped for an empty target
 }
 
 func newRowSource(r io.Reader, a *models.Artifact, idColumn string, needTarget bool) (*rowSource, error) {
@@ -62,10 +64,17 @@ func newRowSource(r io.Reader, a *models.Artifact, idColumn string, needTarget b
 }
 
 // next parses one row into x (artifact feature order, NaN = missing).
+// With a target column, rows whose target is empty are skipped and counted.
 func (s *rowSource) next(x []float64) (id string, y bool, err error) {
 	rec, err := s.rr.Next()
 	if err != nil {
 		return "", false, err
+	}
+	for s.targetCl >= 0 && models.IsMissing(rec[s.targetCl]) {
+		s.noTarget++
+		if rec, err = s.rr.Next(); err != nil {
+			return "", false, err
+		}
 	}
 	for j, c := range s.cols {
 		v, err := models.ParseValue(rec[c])
@@ -80,11 +89,7 @@ func (s *rowSource) next(x []float64) (id string, y bool, err error) {
 		id = strconv.Itoa(s.rr.Row())
 	}
 	if s.targetCl >= 0 {
-		t := strings.TrimSpace(rec[s.targetCl])
-		if models.IsMissing(t) {
-			return "", false, s.rr.CellErr(s.targetCl, errors.New("the target is missing"))
-		}
-		y = t == s.positive
+		y = strings.TrimSpace(rec[s.targetCl]) == s.positive
 	}
 	return id, y, nil
 }
@@ -214,7 +219,7 @@ func scoreCmd(e *env) *cobra.Command {
 					return fmt.Errorf("score: %s is required", req.name)
 				}
 			}
-			a, err := models.Load(modelPath)
+			a, err := defaultmodels.Resolve(modelPath)
 			if err != nil {
 				return fmt.Errorf("score: %w", err)
 			}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/spinecast/spinecast/defaultmodels"
+	"github.com/spinecast/spinecast/models"
 	"github.com/spinecast/spinecast/server"
 	"github.com/spinecast/spinecast/store"
 )
@@ -136,7 +138,7 @@ func serveCmd(e *env) *cobra.Command {
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	f.StringVar(&publicURL, "public-url", "", "base URL clients use (JWT audiences are checked against it; default http://ADDR)")
 	f.StringVar(&database, "database", "spinecast.db", "SQLite file, or postgres://… URL")
-	f.StringVar(&modelsDir, "models", "", "directory of model artifacts (*.json) to serve")
+	f.StringVar(&modelsDir, "models", "", "directory of model artifacts (*.json) to serve (default: the embedded demonstration models)")
 	f.StringArrayVar(&defaults, "default-model", nil, "OUTCOME=MODEL_ID: the outcome's default model (repeatable; default: first id)")
 	f.StringVar(&trusted, "cds-trusted-issuers", "", `trust list for CDS Hooks JWTs: [{"iss":…,"jwks_url":"https://…"|"jwks_file":…,"jku_allowlist":[…]}]`)
 	f.StringVar(&restIssuers, "rest-issuers", "", "trust list (same format) for REST OAuth2 access tokens")
@@ -190,10 +192,22 @@ func serve(ctx context.Context, e *env, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Models == "" {
-		return fmt.Errorf("serve: --models DIR is required (no models are built in yet)")
+	var reg *server.Registry
+	if cfg.Models != "" {
+		reg, err = server.LoadModelDir(cfg.Models, cfg.DefaultModels)
+	} else {
+		// The embedded demonstration models (trained on simulated data).
+		var arts map[string]*models.Artifact
+		var defs map[string]string
+		arts, defs, err = defaultmodels.All()
+		if err == nil {
+			for o, id := range cfg.DefaultModels {
+				defs[o] = id
+			}
+			log.Warn("serving the embedded default models", "models", len(arts), "notice", defaultmodels.Notice)
+			reg, err = server.NewRegistry(arts, defs)
+		}
 	}
-	reg, err := server.LoadModelDir(cfg.Models, cfg.DefaultModels)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -175,11 +175,48 @@ func TestServeAndAudit(t *testing.T) {
 	}
 }
 
+// TestServeEmbeddedModels: without --models, serve offers the embedded
+// demonstration models, each marked as such.
+func TestServeEmbeddedModels(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--database", filepath.Join(dir, "a.db"), "--addr", addr, "--insecure-dev"},
+			strings.NewReader(""), &bytes.Buffer{}, &syncBuffer{})
+	}()
+	var body []byte
+	for i := 0; i < 200 && body == nil; i++ {
+		if resp, err := http.Get("http://" + addr + "/v1/models"); err == nil {
+			if resp.StatusCode == 200 {
+				var buf bytes.Buffer
+				_, _ = buf.ReadFrom(resp.Body)
+				body = buf.Bytes()
+			}
+			resp.Body.Close()
+		}
+		if body == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if body == nil {
+		t.Fatal("the server never listed its models")
+	}
+	for _, want := range []string{"odi_mcid15_12m", "tfesi_response_2m", "complication_any_90d", "simulated data"} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("GET /v1/models does not mention %q: %.400s", want, body)
+		}
+	}
+}
+
 func TestServeRefusals(t *testing.T) {
 	dir := t.TempDir()
-	if _, _, err := runCLI(t, "serve", "--database", filepath.Join(dir, "a.db"), "--insecure-dev"); err == nil || !strings.Contains(err.Error(), "--models") {
-		t.Errorf("serve without models: %v", err)
-	}
 	if _, _, err := runCLI(t, "serve", "--models", dir, "--database", filepath.Join(dir, "a.db")); err == nil {
 		t.Error("serve with an empty models directory: no error")
 	}

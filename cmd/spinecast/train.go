@@ -103,6 +103,9 @@ func trainCmd(e *env) *cobra.Command {
 				}
 				defer bar.Finish()
 			}
+			if t.NoTarget > 0 {
+				fmt.Fprintf(e.stderr, "note: %d rows with an empty %q (outcome not applicable) were left out\n", t.NoTarget, target)
+			}
 			a, err := models.Train(cmd.Context(), t, s)
 			if err != nil {
 				return fmt.Errorf("train: %w", err)
