@@ -32,7 +32,7 @@ type ForestSettings struct {
 	// whatever Workers is.
 	Seed uint64
 	// Workers is the number of goroutines used to grow trees and, later,
-	// to predict; 0 means runtime.GOMAXPROCS(0).
+	// to predict and explain; 0 means runtime.GOMAXPROCS(0).
 	Workers int
 }
 
@@ -83,7 +83,7 @@ type Forest struct {
 	// Trees are the fitted trees.
 	Trees []Tree `json:"trees"`
 
-	workers int            // goroutines for Predict; 0 → GOMAXPROCS
+	workers int            // goroutines for Predict and Explain; 0 → GOMAXPROCS
 	packed  []forestPacked // per tree, the nodes packed for inference (see forestPack)
 	oob     []float64      // out-of-bag probability per training row
 	inCount [][]uint8      // per tree, bootstrap draws of each training row (saturating at 255)

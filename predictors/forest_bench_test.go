@@ -107,3 +107,21 @@ func BenchmarkForestExplain(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkForestExplainLarge: Explain of one training row with the 500-tree
+// forest fitted on the 10,000 × 50 rows of BenchmarkForestPredict (MinLeaf
+// 1: deep trees with thousands of leaves).
+func BenchmarkForestExplainLarge(b *testing.B) {
+	const n = 10000
+	f := forestBenchForest(b, n)
+	x, _ := forestBenchData(n)
+	phi := make([]float64, 50)
+	i := 0
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := f.Explain(x.RawRowView(i%n), phi); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

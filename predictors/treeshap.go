@@ -3,6 +3,7 @@ package predictors
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -42,6 +43,11 @@ var treeShapPool = sync.Pool{New: func() any { return new(treeShapState) }}
 // value (= the root Value of each tree), and base + Σ_j φ_j equals the
 // forest's probability for x up to rounding (well within 1e-9).
 //
+// The trees are explained in fixed chunks of treeShapChunk trees by a pool
+// of workers (Settings.Workers at fit time, GOMAXPROCS otherwise); each
+// chunk sums its trees in index order and the chunks are added in index
+// order, so φ and the base value are bit-identical for any worker count.
+//
 // phi is written in place when it has length NumFeatures (allocated when
 // nil). Errors: ErrFeatureCount for len(x) ≠ NumFeatures, ErrNotFinite for
 // NaN or Inf. A phi of the wrong length panics.
@@ -61,23 +67,59 @@ func (f *Forest) Explain(x, phi []float64) (float64, []float64, error) {
 	if len(phi) != f.NFeatures {
 		panic(fmt.Sprintf("predictors: phi has length %d for %d features", len(phi), f.NFeatures))
 	}
-	clear(phi)
-	s := treeShapPool.Get().(*treeShapState)
-	s.phi, s.x = phi, x
-	var base float64
-	for t := range f.Trees {
-		s.t = &f.Trees[t]
-		base += s.t.Value[0]
-		s.recurse(0, 0, 0, 1, 1, -1)
+	nt := len(f.Trees)
+	p := f.NFeatures
+	nChunks := (nt + treeShapChunk - 1) / treeShapChunk
+	// partial[c*(p+1) : (c+1)*(p+1)] holds chunk c's φ sums followed by its
+	// base sum; every chunk is summed in tree order and the chunks are
+	// reduced in chunk order, so the result does not depend on workers.
+	partial := make([]float64, nChunks*(p+1))
+	chunk := func(c int) {
+		out := partial[c*(p+1) : (c+1)*(p+1)]
+		s := treeShapPool.Get().(*treeShapState)
+		s.phi, s.x = out[:p], x
+		var base float64
+		for t := c * treeShapChunk; t < min((c+1)*treeShapChunk, nt); t++ {
+			s.t = &f.Trees[t]
+			base += s.t.Value[0]
+			s.recurse(0, 0, 0, 1, 1, -1)
+		}
+		out[p] = base
+		s.phi, s.x, s.t = nil, nil, nil
+		treeShapPool.Put(s)
 	}
-	s.phi, s.x, s.t = nil, nil, nil
-	treeShapPool.Put(s)
-	inv := 1 / float64(len(f.Trees))
+	workers := f.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers = min(workers, nChunks); workers <= 1 {
+		for c := range nChunks {
+			chunk(c)
+		}
+	} else {
+		forestParallel(workers, nChunks, chunk)
+	}
+	clear(phi)
+	var base float64
+	for c := range nChunks {
+		out := partial[c*(p+1) : (c+1)*(p+1)]
+		for j, v := range out[:p] {
+			phi[j] += v
+		}
+		base += out[p]
+	}
+	inv := 1 / float64(nt)
 	for j := range phi {
 		phi[j] *= inv
 	}
 	return base * inv, phi, nil
 }
+
+// treeShapChunk is the number of consecutive trees one Explain task
+// explains. It is a constant, not derived from the worker count, so that
+// the order of the floating-point sums, and thus φ bit for bit, is the same
+// for every number of workers.
+const treeShapChunk = 8
 
 // recurse is RECURSE(j, m, p_z, p_o, p_i) of Algorithm 2. The parent's path
 // is buf[off : off+l]; this call writes it, extended with (pi, pz, po), to
@@ -176,10 +218,21 @@ func (s *treeShapState) leaf(m []treePathElem, v float64) {
 	rec := s.rec
 	var coldSum float64
 	haveCold := false
+	// The elements with o ≠ 0 are handled four (then two) at a time: their unwound
+	// sums are independent recurrences of the same length, and
+	// treeUnwoundSum4 (2) interleaves them so that the processor overlaps
+	// their latencies. Each sum is computed by exactly the operations of
+	// treeUnwoundSum, so the result does not depend on the grouping.
+	var hot [4]int
+	nHot := 0
 	for i := 1; i < l; i++ {
 		e := &m[i]
 		if e.o != 0 {
-			s.phi[e.d] += treeUnwoundSum(m, e.z, e.o, rec) * (e.o - e.z) * v
+			hot[nHot] = i
+			if nHot++; nHot == 4 {
+				s.leafHot4(m, hot, v)
+				nHot = 0
+			}
 			continue
 		}
 		if !haveCold {
@@ -191,6 +244,87 @@ func (s *treeShapState) leaf(m []treePathElem, v float64) {
 		}
 		s.phi[e.d] -= coldSum * v
 	}
+	if nHot >= 2 {
+		a, b := &m[hot[0]], &m[hot[1]]
+		ta, tb := treeUnwoundSum2(m, a.z, b.z, a.o, b.o, rec)
+		s.phi[a.d] += ta * (a.o - a.z) * v
+		s.phi[b.d] += tb * (b.o - b.z) * v
+	}
+	if nHot == 1 || nHot == 3 {
+		e := &m[hot[nHot-1]]
+		s.phi[e.d] += treeUnwoundSum(m, e.z, e.o, rec) * (e.o - e.z) * v
+	}
+}
+
+// leafHot4 adds the contributions of the four elements m[hot[k]] (all with
+// o ≠ 0) of a leaf of value v, as leaf does one at a time.
+func (s *treeShapState) leafHot4(m []treePathElem, hot [4]int, v float64) {
+	a, b, c, d := &m[hot[0]], &m[hot[1]], &m[hot[2]], &m[hot[3]]
+	ta, tb, tc, td := treeUnwoundSum4(m, [4]float64{a.z, b.z, c.z, d.z}, [4]float64{a.o, b.o, c.o, d.o}, s.rec)
+	s.phi[a.d] += ta * (a.o - a.z) * v
+	s.phi[b.d] += tb * (b.o - b.z) * v
+	s.phi[c.d] += tc * (c.o - c.z) * v
+	s.phi[d.d] += td * (d.o - d.z) * v
+}
+
+// treeUnwoundSum2 is treeUnwoundSum for two elements at once, with the
+// same operations in the same order for each.
+func treeUnwoundSum2(m []treePathElem, za, zb, oa, ob float64, rec []float64) (float64, float64) {
+	l := len(m)
+	fl := float64(l)
+	r := rec[l]
+	za, zb = za*r, zb*r
+	sa, sb := fl/oa, fl/ob
+	var ta, tb float64
+	na := m[l-1].w
+	nb := na
+	rec = rec[:l]
+	m = m[:l]
+	for j := l - 2; j >= 0; j-- {
+		rj := rec[j+1]
+		mw := m[j].w
+		k := float64(l - 1 - j)
+		wa := na * (sa * rj)
+		wb := nb * (sb * rj)
+		ta += wa
+		tb += wb
+		na = mw - wa*(za*k)
+		nb = mw - wb*(zb*k)
+	}
+	return ta, tb
+}
+
+// treeUnwoundSum4 is treeUnwoundSum for four elements at once, with the
+// same operations in the same order for each.
+func treeUnwoundSum4(m []treePathElem, z, o [4]float64, rec []float64) (float64, float64, float64, float64) {
+	l := len(m)
+	fl := float64(l)
+	r := rec[l]
+	za, zb, zc, zd := z[0]*r, z[1]*r, z[2]*r, z[3]*r
+	sa, sb, sc, sd := fl/o[0], fl/o[1], fl/o[2], fl/o[3]
+	var ta, tb, tc, td float64
+	n := m[l-1].w
+	na, nb, nc, nd := n, n, n, n
+	rec = rec[:l]
+	m = m[:l]
+	for j := l - 2; j >= 0; j-- {
+		rj := rec[j+1]
+		mw := m[j].w
+		k := float64(l - 1 - j)
+		wa := na * (sa * rj)
+		wb := nb * (sb * rj)
+		wc := nc * (sc * rj)
+		wd := nd * (sd * rj)
+		ta += wa
+		tb += wb
+		tc += wc
+		td += wd
+		na = mw - wa*(za*k)
+		nb = mw - wb*(zb*k)
+		nc = mw - wc*(zc*k)
+		nd = mw - wd*(zd*k)
+	}
+	return ta, tb, tc, td
 }
 
 // treeUnwoundSum is sum(UNWIND(m, i).w) for an element i with one
@@ -203,9 +337,11 @@ func treeUnwoundSum(m []treePathElem, z, o float64, rec []float64) float64 {
 	var total float64
 	n := m[l-1].w
 	for j := l - 2; j >= 0; j-- {
-		w := n * scale * rec[j+1]
+		// The factors in parentheses do not depend on n: the recurrence
+		// carried from one j to the next is two products and a difference.
+		w := n * (scale * rec[j+1])
 		total += w
-		n = m[j].w - w*zl*float64(l-1-j)
+		n = m[j].w - w*(zl*float64(l-1-j))
 	}
 	return total
 }

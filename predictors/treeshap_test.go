@@ -249,3 +249,37 @@ func TestTreeSHAPAdditivityVertebral(t *testing.T) {
 		t.Errorf("max |base + Σφ - p| = %.3g, want ≤ %v", maxErr, treeShapAdditiveTol)
 	}
 }
+
+// Explain splits the trees into fixed chunks and reduces them in a fixed
+// order, so the worker count does not change a single bit of φ or of the
+// base value. 37 trees: the last chunk is partial.
+func TestTreeSHAPWorkersBitIdentical(t *testing.T) {
+	x, y := mustVertebral(t)
+	var forests []*predictors.Forest
+	for _, w := range []int{1, 4} {
+		f, err := predictors.FitForest(x, y, nil, &predictors.ForestSettings{Trees: 37, Mtry: 2, Seed: 7, Workers: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		forests = append(forests, f)
+	}
+	for i := 0; i < len(y); i += 7 {
+		row := x.RawRowView(i)
+		b1, p1, err := forests[0].Explain(row, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b4, p4, err := forests[1].Explain(row, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Float64bits(b1) != math.Float64bits(b4) {
+			t.Fatalf("row %d: base %v (Workers=1) ≠ %v (Workers=4)", i, b1, b4)
+		}
+		for j := range p1 {
+			if math.Float64bits(p1[j]) != math.Float64bits(p4[j]) {
+				t.Fatalf("row %d: φ[%d] = %v (Workers=1) ≠ %v (Workers=4)", i, j, p1[j], p4[j])
+			}
+		}
+	}
+}
