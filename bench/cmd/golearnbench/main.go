@@ -20,9 +20,9 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/spinecast/spinecast/bench/internal/jsonout"
 	"math"
 	"math/rand"
 	"os"
@@ -102,7 +102,7 @@ func main() {
 		check(err)
 	}
 	if *logistic {
-		check(writeJSON(*out, runLogistic(d, td)))
+		check(jsonout.Write(*out, runLogistic(d, td)))
 		return
 	}
 	if *feats == 0 {
@@ -115,7 +115,7 @@ func main() {
 	}
 	r := runForest(d, td, *trees, *feats)
 	r.GlobalSeed = *globalSeed
-	check(writeJSON(*out, r))
+	check(jsonout.Write(*out, r))
 }
 
 // runForest fits and predicts, turning a panic in this goroutine into an
@@ -309,21 +309,6 @@ func try(fn func()) (msg string) {
 	}()
 	fn()
 	return ""
-}
-
-// writeJSON writes v, indented, to path, or to standard output when path is
-// empty.
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	if path == "" {
-		_, err = os.Stdout.Write(b)
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
 }
 
 func check(err error) {

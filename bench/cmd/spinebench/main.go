@@ -20,9 +20,9 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/spinecast/spinecast/bench/internal/jsonout"
 	"math"
 	"os"
 	"runtime"
@@ -169,22 +169,7 @@ func main() {
 		r.ForestOneUS, r.ForestOneExplUS, r.ForestOneRows, r.ForestExplMaxErr = singleRow(d, f, ident, *forestRows, *forestBudget)
 	}
 
-	check(writeJSON(*out, r))
-}
-
-// writeJSON writes v, indented, to path, or to standard output when path is
-// empty.
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	if path == "" {
-		_, err = os.Stdout.Write(b)
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
+	check(jsonout.Write(*out, r))
 }
 
 // oneRow is what the single-row timing needs from a model.
