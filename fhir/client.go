@@ -37,6 +37,9 @@ type Client struct {
 	MaxRetries int
 	// MaxWait caps one wait before a retry (Retry-After included); 0 means 30 s.
 	MaxWait time.Duration
+	// Backoff is the first wait before retrying a 429 or 503 that carries
+	// no Retry-After; it doubles with each retry. 0 means 500 ms.
+	Backoff time.Duration
 	// Sleep waits between retries; nil means a timer honouring ctx. Tests
 	// inject their own.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -111,8 +114,18 @@ func (c *Client) Record(ctx context.Context, id string) (*Record, error) {
 	return b.Record()
 }
 
-// search pages through a searchset, adding each match of type typ once.
-func (c *Client) search(ctx context.Context, base *url.URL, next, typ string, b *Builder, seen map[string]bool) error {
+// searchPage is one page of a searchset Bundle, as far as paging needs it.
+type searchPage struct {
+	ResourceType string           `json:"resourceType"`
+	Type         string           `json:"type"`
+	Link         []fm.BundleLink  `json:"link"`
+	Entry        []fm.BundleEntry `json:"entry"`
+}
+
+// pages GETs a searchset and follows its next links (at most MaxPages
+// pages, and only on base's scheme and host), calling fn with each page
+// (numbered from 1). label names the search in errors.
+func (c *Client) pages(ctx context.Context, base *url.URL, next, label string, fn func(page int, p *searchPage) error) error {
 	maxPages := c.MaxPages
 	if maxPages <= 0 {
 		maxPages = 20
@@ -121,43 +134,19 @@ func (c *Client) search(ctx context.Context, base *url.URL, next, typ string, b 
 		if page == maxPages {
 			return fmt.Errorf("more than %d pages: refusing a partial record", maxPages)
 		}
-		raw, err := c.get(ctx, base, next, typ+" search")
+		raw, err := c.get(ctx, base, next, label)
 		if err != nil {
 			return err
 		}
-		var bun struct {
-			ResourceType string           `json:"resourceType"`
-			Type         string           `json:"type"`
-			Link         []fm.BundleLink  `json:"link"`
-			Entry        []fm.BundleEntry `json:"entry"`
-		}
+		var bun searchPage
 		if err := json.Unmarshal(raw, &bun); err != nil {
 			return fmt.Errorf("page %d is not a JSON Bundle: %s", page+1, jsonErrText(err))
 		}
 		if bun.ResourceType != "Bundle" || bun.Type != "searchset" {
 			return fmt.Errorf("page %d is a %q (type %q), not a searchset Bundle", page+1, bun.ResourceType, bun.Type)
 		}
-		for i, e := range bun.Entry {
-			if e.Search != nil && e.Search.Mode != nil && *e.Search.Mode != fm.SearchEntryModeMatch {
-				continue // included resources and outcomes
-			}
-			var eh head
-			if len(e.Resource) == 0 || json.Unmarshal(e.Resource, &eh) != nil || eh.ResourceType != typ {
-				b.issues.add(Warning, CodeStructure, fmt.Sprintf("%s page %d entry[%d]", typ, page+1, i), "search entry is not a %s: skipped", typ)
-				continue
-			}
-			if eh.ID != nil {
-				key := typ + "/" + *eh.ID
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-			}
-			full := ""
-			if e.FullUrl != nil {
-				full = *e.FullUrl
-			}
-			b.Add(e.Resource, fmt.Sprintf("%s page %d entry[%d].resource", typ, page+1, i), full)
+		if err := fn(page+1, &bun); err != nil {
+			return err
 		}
 		next = ""
 		for _, l := range bun.Link {
@@ -171,6 +160,129 @@ func (c *Client) search(ctx context.Context, base *url.URL, next, typ string, b 
 		}
 	}
 	return nil
+}
+
+// search pages through a searchset, adding each match of type typ once.
+func (c *Client) search(ctx context.Context, base *url.URL, next, typ string, b *Builder, seen map[string]bool) error {
+	return c.pages(ctx, base, next, typ+" search", func(page int, bun *searchPage) error {
+		for i, e := range bun.Entry {
+			if e.Search != nil && e.Search.Mode != nil && *e.Search.Mode != fm.SearchEntryModeMatch {
+				continue // included resources and outcomes
+			}
+			var eh head
+			if len(e.Resource) == 0 || json.Unmarshal(e.Resource, &eh) != nil || eh.ResourceType != typ {
+				b.issues.add(Warning, CodeStructure, fmt.Sprintf("%s page %d entry[%d]", typ, page, i), "search entry is not a %s: skipped", typ)
+				continue
+			}
+			if eh.ID != nil {
+				key := typ + "/" + *eh.ID
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+			}
+			full := ""
+			if e.FullUrl != nil {
+				full = *e.FullUrl
+			}
+			b.Add(e.Resource, fmt.Sprintf("%s page %d entry[%d].resource", typ, page, i), full)
+		}
+		return nil
+	})
+}
+
+// Fetch GETs rel, a path relative to BaseURL such as a CDS Hooks prefetch
+// template after its tokens are filled: a read ("Patient/123") returns the
+// resource, which must be of the type named; a search ("Observation?
+// patient=123") follows every next link, with the same limits, retries
+// and token rules as Record, and returns one searchset Bundle holding the
+// entries of all pages (resources repeated across pages kept once, the
+// search.mode "outcome" entries dropped). Nothing is validated beyond
+// that: the caller parses the result like any Bundle. Errors never
+// contain rel's query (it carries the patient id).
+func (c *Client) Fetch(ctx context.Context, rel string) ([]byte, error) {
+	base, err := url.Parse(strings.TrimRight(c.BaseURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("fhir client: base URL must be an http(s) URL")
+	}
+	rel = strings.TrimLeft(rel, "/")
+	path, query, isSearch := strings.Cut(rel, "?")
+	typ, id, isRead := strings.Cut(path, "/")
+	if !validType(typ) || isSearch == isRead || isRead && !validID(id) {
+		return nil, fmt.Errorf("fhir client: %s is neither Type/id nor Type?query", label(typ))
+	}
+	u := base.String() + "/" + rel
+	if isRead {
+		raw, err := c.get(ctx, base, u, typ+"/{id}")
+		if err != nil {
+			return nil, err
+		}
+		var h head
+		if err := json.Unmarshal(raw, &h); err != nil {
+			return nil, fmt.Errorf("read %s: response is not JSON: %s", typ, jsonErrText(err))
+		}
+		if h.ResourceType != typ {
+			return nil, fmt.Errorf("read %s: response is a %q", typ, h.ResourceType)
+		}
+		return raw, nil
+	}
+	if _, err := url.ParseQuery(query); err != nil {
+		return nil, fmt.Errorf("fhir client: malformed %s search query", typ)
+	}
+	var entries []fm.BundleEntry
+	seen := map[string]bool{}
+	err = c.pages(ctx, base, u, typ+" search", func(_ int, bun *searchPage) error {
+		for _, e := range bun.Entry {
+			if e.Search != nil && e.Search.Mode != nil && *e.Search.Mode == fm.SearchEntryModeOutcome {
+				continue
+			}
+			var eh head
+			if json.Unmarshal(e.Resource, &eh) == nil && eh.ID != nil {
+				key := eh.ResourceType + "/" + *eh.ID
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+			}
+			entries = append(entries, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search %s: %w", typ, err)
+	}
+	b, err := json.Marshal(struct {
+		ResourceType string           `json:"resourceType"`
+		Type         string           `json:"type"`
+		Total        int              `json:"total"`
+		Entry        []fm.BundleEntry `json:"entry,omitempty"`
+	}{"Bundle", "searchset", len(entries), entries})
+	if err != nil {
+		return nil, fmt.Errorf("search %s: assemble bundle: %w", typ, err)
+	}
+	return b, nil
+}
+
+// validType reports whether s looks like a FHIR resource type name.
+func validType(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// label returns s when it is a resource type name, else "the path": error
+// messages never echo arbitrary input.
+func label(s string) string {
+	if validType(s) {
+		return s
+	}
+	return "the path"
 }
 
 // get fetches one URL, retrying 429 and 503 with backoff. label names the
@@ -219,7 +331,11 @@ func (c *Client) get(ctx context.Context, base *url.URL, u, label string) ([]byt
 				return nil, &StatusError{Status: resp.StatusCode, URL: short}
 			}
 			if wait <= 0 {
-				wait = time.Duration(500<<attempt) * time.Millisecond
+				backoff := c.Backoff
+				if backoff <= 0 {
+					backoff = 500 * time.Millisecond
+				}
+				wait = backoff << attempt
 			}
 			if wait > maxWait {
 				return nil, fmt.Errorf("get %s: server asks to wait %s, more than %s", short, wait, maxWait)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,9 +61,10 @@ func (h *cdsHarness) call(path string, body []byte) (*http.Response, []byte) {
 
 // fakeFHIR serves one patient's record; mode changes its behaviour.
 type fakeFHIR struct {
-	srv   *httptest.Server
-	mode  atomic.Value // string
-	calls atomic.Int64
+	srv       *httptest.Server
+	mode      atomic.Value // string
+	calls     atomic.Int64
+	throttled sync.Map // path → true once answered 429
 }
 
 const testPatient = "pat-1"
@@ -72,7 +76,8 @@ func patientResource() map[string]any {
 func observationsBundle(values map[string]float64) map[string]any {
 	var entries []any
 	i := 0
-	for k, v := range values {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		v := values[k]
 		i++
 		entries = append(entries, map[string]any{"resource": map[string]any{
 			"resourceType": "Observation", "id": fmt.Sprintf("obs-%d", i), "status": "final",
@@ -112,6 +117,28 @@ func newFakeFHIR(t *testing.T, mode string) *fakeFHIR {
 		case "error":
 			http.Error(w, "boom", http.StatusInternalServerError)
 			return
+		case "throttled": // each path's first request: 429 without Retry-After
+			if _, seen := f.throttled.LoadOrStore(r.URL.Path, true); !seen {
+				http.Error(w, "slow down", http.StatusTooManyRequests)
+				return
+			}
+		case "throttled-long": // asks for a wait far past the CDS deadline
+			w.Header().Set("Retry-After", "120")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		case "paged": // observations over two pages
+			if r.URL.Path == "/Observation" {
+				obs := observationsBundle(vertebralRow)
+				entries := obs["entry"].([]any)
+				if r.URL.Query().Get("page") == "2" {
+					obs["entry"] = entries[3:]
+				} else {
+					obs["entry"] = entries[:3]
+					obs["link"] = []any{map[string]any{"relation": "next", "url": f.srv.URL + "/Observation?patient=" + testPatient + "&page=2"}}
+				}
+				json.NewEncoder(w).Encode(obs)
+				return
+			}
 		}
 		w.Header().Set("Content-Type", "application/fhir+json")
 		switch {
@@ -330,6 +357,35 @@ func TestCDSPartialPrefetchFetches(t *testing.T) {
 	}
 }
 
+// What the FHIR server sends back may be paged or throttled: every page is
+// read (the fetched observations all reach the features) and a 429 is
+// retried within the deadline.
+func TestCDSFetchPagesAndRetries(t *testing.T) {
+	for _, tc := range []struct {
+		mode  string
+		calls int64
+	}{{"paged", 3}, {"throttled", 4}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			h := newCDSHarness(t, tc.mode)
+			pre := fullPrefetch()
+			delete(pre, "observations")
+			pre["procedures"] = nil
+			resp, body := h.call("/cds-services/spine-surgery-outcomes", mustJSON(t, hookRequest("patient-view", pre, h.fhir.srv.URL)))
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if n := h.fhir.calls.Load(); n != tc.calls {
+				t.Errorf("made %d FHIR calls, want %d", n, tc.calls)
+			}
+			var c server.Card
+			mustDecode(t, cardsOf(t, body)[0], &c)
+			if strings.Contains(c.Detail, "imputed") {
+				t.Errorf("some fetched observations were not used: %s", c.Detail)
+			}
+		})
+	}
+}
+
 func TestCDSPreconditionFailed(t *testing.T) {
 	noObs := fullPrefetch()
 	delete(noObs, "observations")
@@ -345,6 +401,7 @@ func TestCDSPreconditionFailed(t *testing.T) {
 		{"FHIR server returns garbage", "garbage", true, true},
 		{"FHIR server returns the wrong resource", "wrong-type", true, true},
 		{"FHIR server errors", "error", true, true},
+		{"FHIR server asks to retry after 2 minutes", "throttled-long", true, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newCDSHarness(t, c.mode)

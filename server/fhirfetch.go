@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -14,10 +13,16 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/spinecast/spinecast/fhir"
 )
 
-// maxFHIRResponse caps one FHIR response read while gathering a record.
-const maxFHIRResponse = 8 << 20
+// maxFHIRResponse caps one FHIR response (one page) read while gathering
+// a record; maxFHIRPages caps the pages followed per search (a longer
+// search is refused, never cut short).
+const (
+	maxFHIRResponse = 8 << 20
+	maxFHIRPages    = 10
+)
 
 func contextWithDeadline(c echo.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Request().Context(), d)
@@ -116,12 +121,13 @@ func (s *Server) fetchAll(ctx context.Context, base, token string, keys []string
 		err error
 	}
 	res := make(chan result, len(keys))
+	c := s.fhirClient(base, token)
 	var wg sync.WaitGroup
 	for _, k := range keys {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			raw, err := s.fetchOne(ctx, base, token, renderTemplate(prefetchTemplates[k], hc))
+			raw, err := c.Fetch(ctx, renderTemplate(prefetchTemplates[k], hc))
 			if err == nil {
 				if cerr := checkResource(raw, k); cerr != nil {
 					err = cerr
@@ -152,34 +158,15 @@ func (s *Server) fetchAll(ctx context.Context, base, token string, keys []string
 	return out, nil
 }
 
-func (s *Server) fetchOne(ctx context.Context, base, token, rel string) (json.RawMessage, error) {
-	u := strings.TrimRight(base, "/") + "/" + rel
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("fhir request: %w", err)
-	}
-	req.Header.Set("Accept", mimeFHIR)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fhir fetch: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("fhir fetch: status %d", resp.StatusCode)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxFHIRResponse+1))
-	if err != nil {
-		return nil, fmt.Errorf("fhir read: %w", err)
-	}
-	if len(b) > maxFHIRResponse {
-		return nil, errors.New("fhir response too large")
-	}
-	if !json.Valid(b) {
-		return nil, errors.New("fhir response is not JSON")
-	}
-	return b, nil
+// fhirClient is the FHIR client for one fetch: paging (at most
+// maxFHIRPages pages per search, next links only on the same server),
+// 429/503 retries (Retry-After honoured, else 50 ms doubling; a wait
+// longer than the deadline fails at once, and no wait outlives the
+// request's context), and a per-response size cap. The token goes only to
+// base's host and is never logged.
+func (s *Server) fhirClient(base, token string) *fhir.Client {
+	return &fhir.Client{BaseURL: base, Token: token, HTTP: s.http, MaxPages: maxFHIRPages,
+		MaxBytes: maxFHIRResponse, MaxWait: s.cfg.CDSDeadline, Backoff: 50 * time.Millisecond}
 }
 
 // collect flattens prefetch values into one collection Bundle: resources

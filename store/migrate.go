@@ -107,12 +107,26 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 	return v, nil
 }
 
+// apply runs migration v in one transaction whose first statement claims
+// v in schema_migrations. That write takes SQLite's database write lock
+// (other processes wait for it, up to the busy timeout) and, when another
+// process applied v meanwhile, fails on the primary key: then v is skipped.
+// So servers starting together on one SQLite file migrate one at a time,
+// as PostgreSQL's advisory lock makes them there.
 func (s *Store) apply(ctx context.Context, v int) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %d: %w", v, err)
 	}
 	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at_us) VALUES ($1, $2)`,
+		v, time.Now().UnixMicro()); err != nil {
+		tx.Rollback() // before reading: SQLite has one connection
+		if done, verr := s.applied(ctx, v); verr == nil && done {
+			return nil // another process applied it
+		}
+		return fmt.Errorf("migration %d: record: %w", v, err)
+	}
 	for _, stmt := range strings.Split(s.render(migrations[v-1]), ";") {
 		if strings.TrimSpace(stmt) == "" {
 			continue
@@ -121,12 +135,15 @@ func (s *Store) apply(ctx context.Context, v int) error {
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at_us) VALUES ($1, $2)`,
-		v, time.Now().UnixMicro()); err != nil {
-		return fmt.Errorf("migration %d: record: %w", v, err)
-	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migration %d: commit: %w", v, err)
 	}
 	return nil
+}
+
+// applied reports whether migration v is recorded (outside any transaction).
+func (s *Store) applied(ctx context.Context, v int) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, v).Scan(&n)
+	return n > 0, err
 }

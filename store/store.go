@@ -61,7 +61,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// also keeps ":memory:" one database rather than one per connection.
 		s.db.SetMaxOpenConns(1)
 	}
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", s.dialect, err)
 	}
@@ -70,6 +70,33 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ping connects. On SQLite, opening a new file switches it to WAL, which
+// needs a moment of exclusive access and answers SQLITE_BUSY (without
+// waiting on busy_timeout) while another process holds the file: that is
+// retried, with doubling pauses, for up to 5 s.
+func (s *Store) ping(ctx context.Context) error {
+	wait, waited := 10*time.Millisecond, time.Duration(0)
+	for {
+		err := s.db.PingContext(ctx)
+		if err == nil || s.dialect != SQLite || !sqliteBusy(err) || waited >= 5*time.Second {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		waited += wait
+		wait = min(2*wait, 500*time.Millisecond)
+	}
+}
+
+// sqliteBusy reports whether err is SQLITE_BUSY (primary result code 5).
+func sqliteBusy(err error) bool {
+	var ce interface{ Code() int }
+	return errors.As(err, &ce) && ce.Code()&0xff == 5
 }
 
 func sqliteDSN(path string) string {

@@ -212,6 +212,38 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
+// TestSQLiteConcurrentMigrations: processes starting together on a new
+// SQLite file (separate connection pools, as separate processes have)
+// migrate one at a time and all succeed.
+func TestSQLiteConcurrentMigrations(t *testing.T) {
+	for round := 0; round < 5; round++ {
+		path := filepath.Join(t.TempDir(), "spinecast.db")
+		const n = 6
+		errs := make(chan error, n)
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			go func() {
+				<-start
+				s, err := store.Open(context.Background(), path)
+				if err == nil {
+					s.Close()
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		for i := 0; i < n; i++ {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: concurrent open: %v", round, err)
+			}
+		}
+		s := mustOpen(t, path)
+		if v, err := s.Version(context.Background()); err != nil || v != store.SchemaVersion() {
+			t.Errorf("round %d: version %d, %v", round, v, err)
+		}
+	}
+}
+
 // TestPostgresConcurrentMigrations: servers starting together on a fresh
 // database migrate one at a time (advisory lock) and all succeed.
 func TestPostgresConcurrentMigrations(t *testing.T) {
