@@ -27,5 +27,5 @@ func Example() {
 	fmt.Println("schema version", v)
 	// Output:
 	// 2026-03-01T09:30:00Z prediction key:clinic enet 0.62
-	// schema version 1
+	// schema version 2
 }

@@ -43,6 +43,18 @@ var migrations = []string{
 		user_comment TEXT NOT NULL
 	);
 	CREATE INDEX feedback_service ON feedback (service, at_us);`,
+	// 2: imaging features, computed once per series and read by predictions.
+	`CREATE TABLE imaging_features (
+		series_uid TEXT NOT NULL,
+		mask_sha256 TEXT NOT NULL,
+		settings_sha256 TEXT NOT NULL,
+		encoder_sha256 TEXT NOT NULL,
+		study TEXT NOT NULL,
+		computed_at_us BIGINT NOT NULL,
+		feature_values TEXT NOT NULL,
+		PRIMARY KEY (series_uid, mask_sha256, settings_sha256, encoder_sha256)
+	);
+	CREATE INDEX imaging_features_series ON imaging_features (series_uid, settings_sha256, encoder_sha256, computed_at_us);`,
 }
 
 // SchemaVersion is the number of migrations this build knows.

@@ -87,6 +87,7 @@ func TestStore(t *testing.T) {
 			t.Run("migrations", func(t *testing.T) { testMigrations(t, open(t)) })
 			t.Run("audit", func(t *testing.T) { testAudit(t, open(t)) })
 			t.Run("feedback", func(t *testing.T) { testFeedback(t, open(t)) })
+			t.Run("imaging", func(t *testing.T) { testImaging(t, open(t)) })
 		})
 	}
 }
