@@ -92,7 +92,9 @@ var (
 )
 
 // Run is Forward under the SchemaEncoder method name.
-func (e *Encoder) Run(patch []float32, dst []float32) ([]float32, error) { return e.Forward(patch, dst) }
+func (e *Encoder) Run(patch []float32, dst []float32) ([]float32, error) {
+	return e.Forward(patch, dst)
+}
 
 // SchemaFeatures is the imaging block of one image: the schema's img_*
 // values and the hashes that identify how they were made (the parts of a
