@@ -10,20 +10,62 @@ import (
 
 	"github.com/spinecast/spinecast/features"
 	"github.com/spinecast/spinecast/fhir"
+	"github.com/spinecast/spinecast/imaging"
 	"github.com/spinecast/spinecast/server"
+	"github.com/spinecast/spinecast/store"
 )
 
 // fhirExtractor adapts the FHIR reader and the feature pipeline to the
 // server: a Bundle becomes a server.Vector keyed by schema feature names,
-// with units from the schema, provenance and warnings.
-type fhirExtractor struct{ schema *features.Schema }
+// with units from the schema, provenance and warnings. The imaging block
+// comes from the imaging cache through lookup (nil: it stays missing).
+type fhirExtractor struct {
+	schema *features.Schema
+	lookup features.ImagingLookup
+}
 
 var (
 	_ server.Extractor     = fhirExtractor{}
 	_ server.FeatureSchema = fhirExtractor{}
 )
 
-func newExtractor() server.Extractor { return fhirExtractor{schema: features.DefaultSchema()} }
+func newExtractor(lookup features.ImagingLookup) server.Extractor {
+	return fhirExtractor{schema: features.DefaultSchema(), lookup: lookup}
+}
+
+// imagingLookup reads the imaging block cached by `spinecast imaging
+// ingest`: the newest computation for a series with the schema's radiomics
+// settings and the default encoder (whatever runtime computed it).
+func imagingLookup(st *store.Store) (features.ImagingLookup, error) {
+	settings, encoder, err := imagingCacheKey()
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, uid string) (map[string]float64, bool, error) {
+		f, err := st.LatestImagingFeatures(ctx, uid, settings, encoder)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return f.Values, true, nil
+	}, nil
+}
+
+// imagingCacheKey returns the settings and encoder digests the imaging
+// block is computed with (imaging ingest) and looked up under.
+func imagingCacheKey() (settingsSHA256, encoderSHA256 string, err error) {
+	enc, err := imaging.NewEncoder(imaging.DefaultEncoder)
+	if err != nil {
+		return "", "", err
+	}
+	x, err := imaging.NewSchemaExtractor(enc, nil)
+	if err != nil {
+		return "", "", err
+	}
+	return x.SettingsSHA256(), enc.Spec().SHA256, nil
+}
 
 func (x fhirExtractor) Extract(ctx context.Context, bundle []byte, asOf time.Time) (*server.Vector, error) {
 	if err := ctx.Err(); err != nil {
@@ -40,6 +82,11 @@ func (x fhirExtractor) Extract(ctx context.Context, bundle []byte, asOf time.Tim
 	v, err := features.Extract(rec, asOf, nil)
 	if err != nil {
 		return nil, fmt.Errorf("extract features: %w", err)
+	}
+	if x.lookup != nil {
+		if _, err := features.FillImaging(ctx, v, rec, x.lookup); err != nil {
+			return nil, err
+		}
 	}
 	out := &server.Vector{
 		SchemaVersion: v.SchemaVersion,

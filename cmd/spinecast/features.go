@@ -15,10 +15,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spinecast/spinecast/features"
 	"github.com/spinecast/spinecast/fhir"
+	"github.com/spinecast/spinecast/store"
 )
 
 func featuresCmd(e *env) *cobra.Command {
-	var bundle, ndjson, asOf, out, format, catalogue, codeLists string
+	var bundle, ndjson, asOf, out, format, catalogue, codeLists, database string
 	var schema bool
 	c := &cobra.Command{
 		Use:   "features (--bundle FILE.json | --ndjson DIR --out FILE.csv | --schema) [--as-of YYYY-MM-DD]",
@@ -51,6 +52,17 @@ func featuresCmd(e *env) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("features: %w", err)
 			}
+			var lookup features.ImagingLookup
+			if database != "" {
+				st, err := store.Open(cmd.Context(), database)
+				if err != nil {
+					return fmt.Errorf("features: %w", err)
+				}
+				defer st.Close()
+				if lookup, err = imagingLookup(st); err != nil {
+					return fmt.Errorf("features: %w", err)
+				}
+			}
 			day := time.Now().UTC()
 			if asOf != "" {
 				t, err := time.Parse(time.DateOnly, asOf)
@@ -79,6 +91,11 @@ func featuresCmd(e *env) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("features: %w", err)
 				}
+				if lookup != nil {
+					if _, err := features.FillImaging(cmd.Context(), v, rec, lookup); err != nil {
+						return fmt.Errorf("features: %w", err)
+					}
+				}
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
 				enc.SetEscapeHTML(false)
@@ -87,7 +104,7 @@ func featuresCmd(e *env) *cobra.Command {
 			if out == "" {
 				return errors.New("features: --ndjson needs --out FILE.csv")
 			}
-			return writeFeatureCSV(cmd, e, ndjson, out, day, opts)
+			return writeFeatureCSV(cmd, e, ndjson, out, day, opts, lookup)
 		},
 	}
 	f := c.Flags()
@@ -98,6 +115,7 @@ func featuresCmd(e *env) *cobra.Command {
 	f.BoolVar(&schema, "schema", false, "print the feature schema")
 	f.StringVar(&format, "format", "json", "schema format: json or markdown")
 	f.StringVar(&catalogue, "prom-catalogue", "", "PROM catalogue JSON replacing the embedded one (same format as fhir/data/proms.json)")
+	f.StringVar(&database, "database", "", "fill the imaging block from this store's imaging cache (spinecast imaging ingest): SQLite file or postgres://… URL")
 	f.StringVar(&codeLists, "code-lists", "", "clinical code lists JSON replacing the embedded ones (same format as fhir/data/codelists.json)")
 	return c
 }
@@ -127,7 +145,7 @@ func featureOptions(catalogue, codeLists string) (*features.Options, error) {
 	return opts, nil
 }
 
-func writeFeatureCSV(cmd *cobra.Command, e *env, dir, out string, day time.Time, opts *features.Options) error {
+func writeFeatureCSV(cmd *cobra.Command, e *env, dir, out string, day time.Time, opts *features.Options, lookup features.ImagingLookup) error {
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".features-*.csv")
 	if err != nil {
 		return fmt.Errorf("features: %w", err)
@@ -142,7 +160,7 @@ func writeFeatureCSV(cmd *cobra.Command, e *env, dir, out string, day time.Time,
 	if err := w.Write(row); err != nil {
 		return fmt.Errorf("features: %w", err)
 	}
-	rows, failed, warned := 0, 0, 0
+	rows, failed, warned, imaged := 0, 0, 0, 0
 	st, err := fhir.ReadBulk(cmd.Context(), dir, nil, func(id string, rec *fhir.Record, rerr error) error {
 		if rerr != nil {
 			failed++
@@ -152,6 +170,15 @@ func writeFeatureCSV(cmd *cobra.Command, e *env, dir, out string, day time.Time,
 		if err != nil {
 			failed++
 			return nil
+		}
+		if lookup != nil {
+			filled, err := features.FillImaging(cmd.Context(), v, rec, lookup)
+			if err != nil {
+				return err // the cache is unreadable: stop rather than write rows without it
+			}
+			if filled {
+				imaged++
+			}
 		}
 		if len(v.Warnings) > 0 {
 			warned++
@@ -188,5 +215,8 @@ func writeFeatureCSV(cmd *cobra.Command, e *env, dir, out string, day time.Time,
 	}
 	fmt.Fprintf(e.stderr, "features: %d patients written to %s (schema %s, index date %s); %d records rejected, %d with warnings; %d lines read, %d orphan and %d malformed lines skipped\n",
 		rows, out, features.SchemaVersion, day.Format(time.DateOnly), failed, warned, st.Lines, st.Orphans, st.Malformed)
+	if lookup != nil {
+		fmt.Fprintf(e.stderr, "features: imaging block filled from the imaging cache for %d of %d patients\n", imaged, rows)
+	}
 	return nil
 }

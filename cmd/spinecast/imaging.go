@@ -17,7 +17,7 @@ func imagingCmd(e *env) *cobra.Command {
 		Use:   "imaging",
 		Short: "Image features: IBSI radiomics from NIfTI or DICOM, and the IBSI phantom check",
 	}
-	cmd.AddCommand(imagingRadiomicsCmd(e), imagingIBSICheckCmd(e), imagingEmbedCmd(e))
+	cmd.AddCommand(imagingRadiomicsCmd(e), imagingIBSICheckCmd(e), imagingEmbedCmd(e), imagingIngestCmd(e))
 	return cmd
 }
 

@@ -219,7 +219,11 @@ func serve(ctx context.Context, e *env, cfg serveConfig) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer st.Close()
-	x := newExtractor()
+	lookup, err := imagingLookup(st)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	x := newExtractor(lookup)
 	deps := server.Deps{Models: reg, Store: st, Extractor: x, Logger: log}
 	if fs, ok := x.(server.FeatureSchema); ok {
 		deps.Schema = fs
