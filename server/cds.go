@@ -49,7 +49,15 @@ var prefetchTemplates = map[string]string{
 	"questionnaireResponses": "QuestionnaireResponse?patient={{context.patientId}}",
 	"procedures":             "Procedure?patient={{context.patientId}}",
 	"medicationStatements":   "MedicationStatement?patient={{context.patientId}}",
+	"imagingStudies":         "ImagingStudy?patient={{context.patientId}}",
 }
+
+// optionalPrefetch are the prefetch keys a prediction can do without: when
+// the EHR neither prefetches them nor lets us fetch them, the service
+// answers anyway and the inputs they feed are reported missing. Imaging is
+// optional because most consultations happen before (or without) an MRI
+// whose features have been computed.
+var optionalPrefetch = map[string]bool{"imagingStudies": true}
 
 type cdsService struct {
 	Hook        string            `json:"hook"`

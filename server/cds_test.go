@@ -126,6 +126,11 @@ func newFakeFHIR(t *testing.T, mode string) *fakeFHIR {
 			w.Header().Set("Retry-After", "120")
 			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return
+		case "no-imaging": // everything but ImagingStudy searches works
+			if r.URL.Path == "/ImagingStudy" {
+				http.Error(w, "not supported", http.StatusBadRequest)
+				return
+			}
 		case "paged": // observations over two pages
 			if r.URL.Path == "/Observation" {
 				obs := observationsBundle(vertebralRow)
@@ -164,7 +169,7 @@ func fullPrefetch() map[string]any {
 	return map[string]any{
 		"patient": patientResource(), "observations": observationsBundle(vertebralRow),
 		"conditions": emptySearch(), "questionnaireResponses": emptySearch(), "procedures": emptySearch(),
-		"medicationStatements": emptySearch(),
+		"medicationStatements": emptySearch(), "imagingStudies": emptySearch(),
 	}
 }
 
@@ -383,6 +388,31 @@ func TestCDSFetchPagesAndRetries(t *testing.T) {
 				t.Errorf("some fetched observations were not used: %s", c.Detail)
 			}
 		})
+	}
+}
+
+// Imaging studies are an optional input: a missing imagingStudies prefetch
+// that cannot be fetched (no fhirServer, or the server fails on it) leaves
+// the imaging inputs missing and the service answers.
+func TestCDSImagingPrefetchIsOptional(t *testing.T) {
+	pre := fullPrefetch()
+	delete(pre, "imagingStudies")
+	h := newCDSHarness(t, "ok")
+	resp, body := h.call("/cds-services/spine-surgery-outcomes", mustJSON(t, hookRequest("patient-view", pre, "")))
+	if resp.StatusCode != 200 || len(cardsOf(t, body)) != 1 {
+		t.Errorf("no imaging prefetch, no fhirServer: %d %s", resp.StatusCode, body)
+	}
+	h = newCDSHarness(t, "no-imaging")
+	delete(pre, "procedures")
+	resp, body = h.call("/cds-services/spine-surgery-outcomes", mustJSON(t, hookRequest("patient-view", pre, h.fhir.srv.URL)))
+	if resp.StatusCode != 200 || h.fhir.calls.Load() != 2 {
+		t.Errorf("ImagingStudy search failing: %d after %d calls: %s", resp.StatusCode, h.fhir.calls.Load(), body)
+	}
+	// A required key still cannot be skipped.
+	delete(pre, "observations")
+	resp, _ = h.call("/cds-services/spine-surgery-outcomes", mustJSON(t, hookRequest("patient-view", pre, "")))
+	if resp.StatusCode != 412 {
+		t.Errorf("observations missing: %d, want 412", resp.StatusCode)
 	}
 }
 

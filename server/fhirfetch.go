@@ -54,15 +54,20 @@ func renderTemplate(t string, hc *hookContext) string {
 }
 
 // gather returns the patient record as a collection Bundle: prefetched
-// resources, plus what is missing fetched from fhirServer. Anything that
-// can be neither prefetched nor fetched is a CodePrecondition error.
+// resources, plus what is missing fetched from fhirServer. A required key
+// that can be neither prefetched nor fetched is a CodePrecondition error;
+// an optional one (optionalPrefetch) is left out and the prediction goes on
+// without it, reporting those inputs missing.
 func (s *Server) gather(ctx context.Context, req *CDSRequest, hc *hookContext) ([]byte, error) {
 	got := map[string]json.RawMessage{}
-	var missing []string
+	var missing, required []string
 	for key := range prefetchTemplates {
 		raw, ok := req.Prefetch[key]
 		if !ok || isNull(raw) {
 			missing = append(missing, key)
+			if !optionalPrefetch[key] {
+				required = append(required, key)
+			}
 			continue
 		}
 		if err := checkResource(raw, key); err != nil {
@@ -71,21 +76,28 @@ func (s *Server) gather(ctx context.Context, req *CDSRequest, hc *hookContext) (
 		got[key] = raw
 	}
 	sort.Strings(missing)
-	if len(missing) > 0 {
-		if req.FHIRServer == "" || req.FHIRAuthorization == nil {
+	sort.Strings(required)
+	if len(missing) == 0 {
+		return collect(got)
+	}
+	canFetch := req.FHIRServer != "" && req.FHIRAuthorization != nil
+	if !canFetch || !s.allowedFHIR(req.FHIRServer) {
+		switch {
+		case len(required) == 0:
+			return collect(got) // only optional inputs are missing
+		case !canFetch:
 			return nil, errorf(CodePrecondition, "prefetch lacks %s and the request gives no fhirServer with fhirAuthorization to fetch it",
-				strings.Join(missing, ", "))
+				strings.Join(required, ", "))
+		default:
+			return nil, errorf(CodePrecondition, "prefetch lacks %s and fhirServer is not on this service's allowlist", strings.Join(required, ", "))
 		}
-		if !s.allowedFHIR(req.FHIRServer) {
-			return nil, errorf(CodePrecondition, "prefetch lacks %s and fhirServer is not on this service's allowlist", strings.Join(missing, ", "))
-		}
-		fetched, err := s.fetchAll(ctx, req.FHIRServer, req.FHIRAuthorization.AccessToken, missing, hc)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range fetched {
-			got[k] = v
-		}
+	}
+	fetched, err := s.fetchAll(ctx, req.FHIRServer, req.FHIRAuthorization.AccessToken, missing, hc)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range fetched {
+		got[k] = v
 	}
 	return collect(got)
 }
@@ -113,7 +125,9 @@ func checkResource(raw json.RawMessage, key string) error {
 	return nil
 }
 
-// fetchAll GETs the missing prefetch keys concurrently from base.
+// fetchAll GETs the missing prefetch keys concurrently from base. A key
+// that fails is a CodePrecondition error unless it is optional; then it is
+// left out.
 func (s *Server) fetchAll(ctx context.Context, base, token string, keys []string, hc *hookContext) (map[string]json.RawMessage, error) {
 	type result struct {
 		key string
@@ -142,7 +156,9 @@ func (s *Server) fetchAll(ctx context.Context, base, token string, keys []string
 	var failed []string
 	for r := range res {
 		if r.err != nil {
-			failed = append(failed, r.key)
+			if !optionalPrefetch[r.key] {
+				failed = append(failed, r.key)
+			}
 			continue
 		}
 		out[r.key] = r.raw
