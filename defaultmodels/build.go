@@ -207,6 +207,7 @@ func buildOutcome(ctx context.Context, r Recipe, co *cohort.Cohort, k int, defs 
 		s.Seed = r.TrainSeed + uint64(100*k+ai)
 		s.Now = func() time.Time { return r.Created }
 		s.Workers = 1
+		s.Outcome = &models.OutcomeRef{ID: def.ID, Version: def.Version}
 		a, err := models.Train(ctx, t, s)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", id, alg, err)

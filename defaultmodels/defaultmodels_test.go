@@ -32,6 +32,9 @@ func TestEmbeddedModels(t *testing.T) {
 		if a.Target != e.OutcomeID || a.Algorithm != e.Algorithm || a.Sha256 != e.Sha256 {
 			t.Errorf("%s: artifact target %s algorithm %s does not match the manifest", e.ID, a.Target, a.Algorithm)
 		}
+		if a.Outcome == nil || a.Outcome.ID != e.OutcomeID || a.Outcome.Version != e.OutcomeVersion {
+			t.Errorf("%s: artifact outcome %+v, manifest %s@%s", e.ID, a.Outcome, e.OutcomeID, e.OutcomeVersion)
+		}
 		if !a.Demonstration || !strings.Contains(a.Notice, "not for clinical use") {
 			t.Errorf("%s: not marked as a demonstration model (%q)", e.ID, a.Notice)
 		}

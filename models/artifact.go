@@ -39,14 +39,18 @@ const (
 // Sha256 is the hex sha256 of the document's canonical JSON encoding with
 // Sha256 itself empty (see Digest).
 type Artifact struct {
-	Format          string          `json:"format"`
-	FormatVersion   int             `json:"format_version"`
-	Algorithm       string          `json:"algorithm"`
-	Created         time.Time       `json:"created"`
-	Demonstration   bool            `json:"demonstration"`
-	Notice          string          `json:"notice,omitempty"`
-	Target          string          `json:"target"`
-	Positive        string          `json:"positive"`
+	Format        string    `json:"format"`
+	FormatVersion int       `json:"format_version"`
+	Algorithm     string    `json:"algorithm"`
+	Created       time.Time `json:"created"`
+	Demonstration bool      `json:"demonstration"`
+	Notice        string    `json:"notice,omitempty"`
+	Target        string    `json:"target"`
+	Positive      string    `json:"positive"`
+	// Outcome names the versioned outcome definition the model predicts
+	// (package outcomes), when it was trained for one; nil for a model of a
+	// plain target column.
+	Outcome         *OutcomeRef     `json:"outcome,omitempty"`
 	Hyperparameters Hyperparameters `json:"hyperparameters"`
 	Features        []Feature       `json:"features"`
 	MissingPolicy   string          `json:"missing_policy"`
@@ -56,6 +60,14 @@ type Artifact struct {
 	Uncertainty     Uncertainty     `json:"uncertainty"`
 	Model           ModelPayload    `json:"model"`
 	Sha256          string          `json:"sha256"`
+}
+
+// OutcomeRef names a versioned outcome definition, e.g.
+// {"odi_mcid15_12m", "1"}: the labels a model was trained on follow that
+// definition's rule, so a change of rule is a new version and a new model.
+type OutcomeRef struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
 }
 
 // Hyperparameters are the settings the model was trained with; fields that
@@ -280,6 +292,9 @@ func (a *Artifact) validate() error {
 	}
 	if len(a.Features) == 0 {
 		return errors.New("no features")
+	}
+	if a.Outcome != nil && (a.Outcome.ID == "" || a.Outcome.Version == "") {
+		return errors.New("outcome reference without id or version")
 	}
 	if got, w := a.model().NumFeatures(), len(a.InputNames()); got != w {
 		return fmt.Errorf("the predictor takes %d inputs, the feature list gives %d", got, w)

@@ -47,6 +47,10 @@ type TrainSettings struct {
 	FoldIDs     []int
 	FoldsSource string
 
+	// Outcome, when set, is recorded in the artifact: the versioned outcome
+	// definition whose rule produced the target column.
+	Outcome *OutcomeRef
+
 	Calibration string // CalibrationPlatt (""), CalibrationIsotonic or CalibrationNone
 	Bootstrap   int    // bootstrap refits for the elastic net and MLP intervals; 0: 50 / 20; <0: none
 	Seed        uint64
@@ -79,9 +83,16 @@ func Train(ctx context.Context, t *Table, s TrainSettings) (*Artifact, error) {
 	default:
 		return nil, fmt.Errorf("unknown calibration %q (want platt, isotonic or none)", s.Calibration)
 	}
+	if s.Outcome != nil {
+		if s.Outcome.ID == "" || s.Outcome.Version == "" {
+			return nil, errors.New("outcome reference needs an id and a version")
+		}
+		ref := *s.Outcome
+		s.Outcome = &ref
+	}
 	n := len(t.X)
 	a := &Artifact{
-		Format: Format, FormatVersion: FormatVersion, Algorithm: s.Algorithm, Target: t.Target, Positive: t.Positive,
+		Format: Format, FormatVersion: FormatVersion, Algorithm: s.Algorithm, Target: t.Target, Positive: t.Positive, Outcome: s.Outcome,
 		Notice: DefaultNotice, MissingPolicy: MissingPolicy,
 		Uncertainty: Uncertainty{Level: 0.95},
 	}

@@ -119,11 +119,17 @@ func (s *Server) riskBundle(vec *Vector, preds []OutcomePrediction) fhirBundle {
 	return b
 }
 
+// outcomeText names the outcome: "id = positive", with the definition's
+// version as "id@version" when the model names one.
 func outcomeText(o OutcomeRef) string {
-	if o.Positive == "" {
-		return o.ID
+	id := o.ID
+	if o.Version != "" {
+		id += "@" + o.Version
 	}
-	return o.ID + " = " + o.Positive
+	if o.Positive == "" {
+		return id
+	}
+	return id + " = " + o.Positive
 }
 
 // rationale summarises the top contributions in words.

@@ -14,6 +14,7 @@ import (
 type ModelSummary struct {
 	ID            string   `json:"id"`
 	Outcome       string   `json:"outcome"`
+	OutcomeVer    string   `json:"outcome_version,omitempty"`
 	Positive      string   `json:"positive"`
 	Algorithm     string   `json:"algorithm"`
 	Version       string   `json:"version"`
@@ -45,7 +46,7 @@ func summary(m *Model) ModelSummary {
 	for _, f := range a.Features {
 		names = append(names, f.Name)
 	}
-	return ModelSummary{ID: m.ID, Outcome: m.Outcome, Positive: a.Positive, Algorithm: a.Algorithm, Version: m.Version,
+	return ModelSummary{ID: m.ID, Outcome: m.Outcome, OutcomeVer: m.OutcomeVersion, Positive: a.Positive, Algorithm: a.Algorithm, Version: m.Version,
 		Sha256: a.Sha256, Default: m.Default, Created: a.Created.UTC().Format("2006-01-02T15:04:05Z"),
 		Demonstration: true, Notice: Notice, Features: names}
 }
@@ -191,7 +192,7 @@ func (s *Server) listOutcomes(c echo.Context) error {
 	out := []OutcomeInfo{}
 	for _, o := range s.models.Outcomes() {
 		ms := s.models.ForOutcome(o)
-		oi := OutcomeInfo{ID: o, Positive: ms[0].Artifact.Positive, DefaultModel: ms[0].ID}
+		oi := OutcomeInfo{ID: o, Version: ms[0].OutcomeVersion, Positive: ms[0].Artifact.Positive, DefaultModel: ms[0].ID}
 		for _, m := range ms {
 			oi.Models = append(oi.Models, m.ID)
 		}

@@ -91,8 +91,9 @@ type OutcomePrediction struct {
 	basis []string
 }
 
-// OutcomeRef names the outcome predicted. Version is empty until outcome
-// definitions are versioned data (the outcome is the model's target).
+// OutcomeRef names the outcome predicted: the versioned outcome definition
+// the model was trained for (package outcomes), or, for a model of a plain
+// target column, that column with an empty Version.
 type OutcomeRef struct {
 	ID       string `json:"id"`
 	Version  string `json:"version,omitempty"`
@@ -373,7 +374,7 @@ func (s *Server) scoreModel(m *Model, vec *Vector) (*OutcomePrediction, error) {
 	}
 	s.met.predictions.WithLabelValues(m.ID, m.Outcome).Inc()
 	out := &OutcomePrediction{
-		Outcome:       OutcomeRef{ID: m.Outcome, Positive: a.Positive},
+		Outcome:       OutcomeRef{ID: m.Outcome, Version: m.OutcomeVersion, Positive: a.Positive},
 		Model:         ModelInfo{ID: m.ID, Version: m.Version, Sha256: a.Sha256, Algorithm: a.Algorithm, Default: m.Default},
 		Probability:   p.Probability,
 		Interval:      Interval{Lower: p.Lower, Upper: p.Upper, Level: 0.95, Method: a.Uncertainty.Method},

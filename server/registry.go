@@ -16,9 +16,12 @@ type Model struct {
 	// ID is the model's name in URLs: its artifact file name without
 	// ".json" for models loaded from a directory.
 	ID string
-	// Outcome is the outcome id the model predicts. Until artifacts carry
-	// an outcome definition (issue 4) it is the artifact's target column.
+	// Outcome is the outcome id the model predicts: the artifact's outcome
+	// definition when it names one, otherwise its target column.
 	Outcome string
+	// OutcomeVersion is the outcome definition's version ("" when the
+	// artifact names no definition).
+	OutcomeVersion string
 	// Version identifies the artifact's content: the first 12 hex digits
 	// of its sha256 (artifacts carry no release version yet).
 	Version  string
@@ -47,11 +50,14 @@ func NewRegistry(arts map[string]*models.Artifact, defaults map[string]string) (
 		if err != nil {
 			return nil, fmt.Errorf("model %s: %w", id, err)
 		}
-		outcome := a.Target
+		outcome, outcomeVersion := a.Target, ""
+		if a.Outcome != nil {
+			outcome, outcomeVersion = a.Outcome.ID, a.Outcome.Version
+		}
 		if outcome == "" {
 			return nil, fmt.Errorf("model %s: artifact names no target", id)
 		}
-		m := &Model{ID: id, Outcome: outcome, Version: shortSha(a.Sha256), Artifact: a, Scorer: sc}
+		m := &Model{ID: id, Outcome: outcome, OutcomeVersion: outcomeVersion, Version: shortSha(a.Sha256), Artifact: a, Scorer: sc}
 		r.list = append(r.list, m)
 		r.byID[id] = m
 		r.byOutcome[outcome] = append(r.byOutcome[outcome], m)

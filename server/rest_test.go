@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spinecast/spinecast/models"
 	"github.com/spinecast/spinecast/server"
 	"github.com/spinecast/spinecast/store"
 )
@@ -364,3 +365,37 @@ func TestInsecureDevOnlyOnLoopback(t *testing.T) {
 }
 
 var _ = http.StatusOK
+
+// A model trained for a versioned outcome definition is served under that
+// outcome's id, with its version in /v1/models, /v1/outcomes and every
+// prediction.
+func TestOutcomeDefinitionFromArtifact(t *testing.T) {
+	a := *mustArtifacts(t)["enet"] // a shallow copy: only Outcome and the seal change
+	a.Outcome = &models.OutcomeRef{ID: "abnormal_spine", Version: "3"}
+	if err := a.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := server.NewRegistry(map[string]*models.Artifact{"enet": &a}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, server.Config{InsecureDev: true}, func(d *server.Deps) { d.Models = reg })
+	_, body := h.do(exchange{method: "GET", path: "/v1/models"})
+	var list struct{ Models []server.ModelSummary }
+	mustDecode(t, body, &list)
+	if len(list.Models) != 1 || list.Models[0].Outcome != "abnormal_spine" || list.Models[0].OutcomeVer != "3" {
+		t.Errorf("models %+v", list.Models)
+	}
+	_, body = h.do(exchange{method: "GET", path: "/v1/outcomes"})
+	var oc struct{ Outcomes []server.OutcomeInfo }
+	mustDecode(t, body, &oc)
+	if len(oc.Outcomes) != 1 || oc.Outcomes[0].ID != "abnormal_spine" || oc.Outcomes[0].Version != "3" {
+		t.Errorf("outcomes %+v", oc.Outcomes)
+	}
+	resp, body := h.do(exchange{method: "POST", path: "/v1/predictions", body: mustJSON(t, map[string]any{"features": features(vertebralRow)})})
+	var got server.PredictionResponse
+	mustDecode(t, body, &got)
+	if resp.StatusCode != 200 || len(got.Predictions) != 1 || got.Predictions[0].Outcome.ID != "abnormal_spine" || got.Predictions[0].Outcome.Version != "3" {
+		t.Errorf("prediction %d %+v", resp.StatusCode, got.Predictions)
+	}
+}

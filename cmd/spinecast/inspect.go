@@ -15,6 +15,7 @@ type inspection struct {
 	Inputs          []string               `json:"inputs"`
 	Target          string                 `json:"target"`
 	Positive        string                 `json:"positive"`
+	Outcome         *models.OutcomeRef     `json:"outcome,omitempty"`
 	Alpha           *float64               `json:"alpha,omitempty"`
 	Lambda          *float64               `json:"lambda,omitempty"`
 	Intercept       *float64               `json:"intercept,omitempty"`
@@ -41,7 +42,7 @@ func inspectCmd(e *env) *cobra.Command {
 				return err
 			}
 			in := inspection{
-				Algorithm: a.Algorithm, Inputs: a.InputNames(), Target: a.Target, Positive: a.Positive,
+				Algorithm: a.Algorithm, Inputs: a.InputNames(), Target: a.Target, Positive: a.Positive, Outcome: a.Outcome,
 				Hyperparameters: a.Hyperparameters, CV: a.CV, Calibration: a.Calibration,
 				Uncertainty: a.Uncertainty.Method, TrainingData: a.TrainingData,
 				Created: a.Created.Format("2006-01-02T15:04:05Z07:00"), Notice: a.Notice, Sha256: a.Sha256,

@@ -262,3 +262,28 @@ func mustReadFile(tb testing.TB, path string) string {
 	}
 	return string(b)
 }
+
+// --outcome records the versioned outcome definition in the artifact;
+// unknown ids and versions this build does not define are refused.
+func TestTrainOutcome(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.json")
+	mustRun(t, "train", "--data", vertebral, "--target", "status", "--positive", "Abnormal", "--algorithm", "elasticnet",
+		"--lambda", "0.01", "--bootstrap", "-1", "--outcome", "odi_mcid15_12m@1", "--out", model)
+	var in struct {
+		Outcome *struct{ ID, Version string } `json:"outcome"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "inspect", model)), &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.Outcome == nil || in.Outcome.ID != "odi_mcid15_12m" || in.Outcome.Version != "1" {
+		t.Errorf("inspect outcome %+v", in.Outcome)
+	}
+	for arg, want := range map[string]string{"no_such_outcome": "no such outcome definition", "odi_mcid15_12m@9": "not \"9\""} {
+		_, _, err := runCLI(t, "train", "--data", vertebral, "--target", "status", "--positive", "Abnormal", "--algorithm", "elasticnet",
+			"--lambda", "0.01", "--outcome", arg, "--out", filepath.Join(dir, "x.json"))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--outcome %s: %v, want %q", arg, err, want)
+		}
+	}
+}

@@ -15,14 +15,15 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spinecast/spinecast/models"
+	"github.com/spinecast/spinecast/outcomes"
 )
 
 func trainCmd(e *env) *cobra.Command {
 	var (
-		data, target, positive, algorithm, out, foldsFile, calibration, features, hidden, idColumn string
-		alpha, lambda                                                                              float64
-		folds, trees, mtry, minLeaf, maxDepth, epochs, bootstrap                                   int
-		seed                                                                                       uint64
+		data, target, positive, algorithm, out, foldsFile, calibration, features, hidden, idColumn, outcome string
+		alpha, lambda                                                                                       float64
+		folds, trees, mtry, minLeaf, maxDepth, epochs, bootstrap                                            int
+		seed                                                                                                uint64
 	)
 	c := &cobra.Command{
 		Use:   "train --data FILE.csv --target COL --positive VALUE --algorithm elasticnet|random-forest|mlp --out MODEL.json",
@@ -57,6 +58,11 @@ func trainCmd(e *env) *cobra.Command {
 			s := models.TrainSettings{
 				Algorithm: algorithm, Alpha: alpha, Folds: folds, Trees: trees, Mtry: mtry, MinLeaf: minLeaf,
 				MaxDepth: maxDepth, Epochs: epochs, Seed: seed, Calibration: calibration, Bootstrap: bootstrap,
+			}
+			if outcome != "" {
+				if s.Outcome, err = outcomeRef(outcome); err != nil {
+					return fmt.Errorf("train: %w", err)
+				}
 			}
 			if cmd.Flags().Changed("lambda") {
 				if !(lambda >= 0) {
@@ -146,6 +152,7 @@ func trainCmd(e *env) *cobra.Command {
 	f.Uint64Var(&seed, "seed", 42, "random seed")
 	f.StringVar(&calibration, "calibration", "platt", "platt, isotonic or none (fitted on out-of-fold predictions)")
 	f.StringVar(&out, "out", "", "model artifact to write (JSON)")
+	f.StringVar(&outcome, "outcome", "", "outcome definition the target column follows, ID or ID@VERSION (spinecast models list shows them); recorded in the artifact")
 	return c
 }
 
@@ -193,4 +200,22 @@ func readFoldsFile(path string, n int) ([]int, error) {
 		}
 	}
 	return ids, nil
+}
+
+// outcomeRef resolves "ID" or "ID@VERSION" against the embedded outcome
+// definitions: the id must exist and a given version must be this build's.
+func outcomeRef(s string) (*models.OutcomeRef, error) {
+	id, version, hasVersion := strings.Cut(s, "@")
+	def, ok := outcomes.Default().Get(id)
+	if !ok {
+		var ids []string
+		for _, d := range outcomes.Default().Outcomes {
+			ids = append(ids, d.ID)
+		}
+		return nil, fmt.Errorf("--outcome %q: no such outcome definition (known: %s)", id, strings.Join(ids, ", "))
+	}
+	if hasVersion && version != def.Version {
+		return nil, fmt.Errorf("--outcome %s: this build defines version %s of %s, not %q", s, def.Version, id, version)
+	}
+	return &models.OutcomeRef{ID: def.ID, Version: def.Version}, nil
 }
