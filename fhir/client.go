@@ -25,6 +25,10 @@ type Client struct {
 	// Token is sent as a bearer token when set; it is never logged and is
 	// only sent to BaseURL's host (next links elsewhere are refused).
 	Token string
+	// Tokens, when set, supplies the bearer token instead of Token (e.g.
+	// *BackendServices); after a 401 the token is invalidated and the
+	// request tried once more with a fresh one.
+	Tokens TokenSource
 	// HTTP is the client used; nil means http.DefaultClient. The deadline
 	// of each call comes from its context.
 	HTTP *http.Client
@@ -305,14 +309,21 @@ func (c *Client) get(ctx context.Context, base *url.URL, u, label string) ([]byt
 		limit = DefaultMaxBytes
 	}
 	short := label
+	reauthorised := false
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return nil, fmt.Errorf("build request: %w", err)
 		}
 		req.Header.Set("Accept", "application/fhir+json")
-		if c.Token != "" && req.URL.Host == base.Host {
-			req.Header.Set("Authorization", "Bearer "+c.Token)
+		token := c.Token
+		if c.Tokens != nil && req.URL.Host == base.Host {
+			if token, err = c.Tokens.Token(ctx); err != nil {
+				return nil, fmt.Errorf("get %s: %w", short, err)
+			}
+		}
+		if token != "" && req.URL.Host == base.Host {
+			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -322,6 +333,15 @@ func (c *Client) get(ctx context.Context, base *url.URL, u, label string) ([]byt
 				err = ue.Err
 			}
 			return nil, fmt.Errorf("get %s: %w", short, err)
+		}
+		if resp.StatusCode == http.StatusUnauthorized && c.Tokens != nil && !reauthorised {
+			// The cached token may have been revoked or expired early.
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			c.Tokens.Invalidate()
+			reauthorised = true
+			attempt--
+			continue
 		}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 			wait := retryAfter(resp.Header.Get("Retry-After"), time.Now())

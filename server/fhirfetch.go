@@ -92,7 +92,7 @@ func (s *Server) gather(ctx context.Context, req *CDSRequest, hc *hookContext) (
 			return nil, errorf(CodePrecondition, "prefetch lacks %s and fhirServer is not on this service's allowlist", strings.Join(required, ", "))
 		}
 	}
-	fetched, err := s.fetchAll(ctx, req.FHIRServer, req.FHIRAuthorization.AccessToken, missing, hc)
+	fetched, err := s.fetchAll(ctx, s.fhirClient(req.FHIRServer, req.FHIRAuthorization.AccessToken), missing, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -128,14 +128,13 @@ func checkResource(raw json.RawMessage, key string) error {
 // fetchAll GETs the missing prefetch keys concurrently from base. A key
 // that fails is a CodePrecondition error unless it is optional; then it is
 // left out.
-func (s *Server) fetchAll(ctx context.Context, base, token string, keys []string, hc *hookContext) (map[string]json.RawMessage, error) {
+func (s *Server) fetchAll(ctx context.Context, c *fhir.Client, keys []string, hc *hookContext) (map[string]json.RawMessage, error) {
 	type result struct {
 		key string
 		raw json.RawMessage
 		err error
 	}
 	res := make(chan result, len(keys))
-	c := s.fhirClient(base, token)
 	var wg sync.WaitGroup
 	for _, k := range keys {
 		wg.Add(1)
@@ -255,7 +254,9 @@ func (s *Server) patientPredictions(c echo.Context) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	got, err := s.fetchAll(ctx, s.cfg.FHIRServer, s.cfg.FHIRToken, keys, &hookContext{PatientID: id})
+	fc := s.fhirClient(s.cfg.FHIRServer, s.cfg.FHIRToken)
+	fc.Tokens = s.cfg.FHIRTokens // SMART Backend Services when configured
+	got, err := s.fetchAll(ctx, fc, keys, &hookContext{PatientID: id})
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Code == CodePrecondition {

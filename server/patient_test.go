@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,37 @@ func TestPatientPredictions(t *testing.T) {
 	resp, _ = h.do(exchange{method: "GET", path: "/v1/patients/" + testPatient + "/predictions"})
 	if resp.StatusCode != 503 {
 		t.Errorf("FHIR server failing: %d, want 503", resp.StatusCode)
+	}
+}
+
+// fixedTokens is a TokenSource handing out one token and counting
+// invalidations.
+type fixedTokens struct {
+	token       atomic.Value // string
+	invalidated atomic.Int64
+}
+
+func (f *fixedTokens) Token(context.Context) (string, error) { return f.token.Load().(string), nil }
+func (f *fixedTokens) Invalidate()                           { f.invalidated.Add(1) }
+
+// With a token source (SMART Backend Services) configured, the patient
+// route authorises with its token instead of the static one.
+func TestPatientPredictionsTokenSource(t *testing.T) {
+	f := newFakeFHIR(t, "ok") // accepts only "Bearer fhir-token"
+	src := &fixedTokens{}
+	src.token.Store("fhir-token")
+	cfg := server.Config{InsecureDev: true, FHIRServer: f.srv.URL, FHIRToken: "stale-static-token", FHIRTokens: src}
+	h := newHarness(t, cfg, func(d *server.Deps) { d.Extractor = obsExtractor{} })
+	resp, body := h.do(exchange{method: "GET", path: "/v1/patients/" + testPatient + "/predictions"})
+	if resp.StatusCode != 200 || src.invalidated.Load() != 0 {
+		t.Fatalf("status %d (invalidated %d): %s", resp.StatusCode, src.invalidated.Load(), body)
+	}
+	// A token the FHIR server refuses: invalidated once per fetch, retried
+	// once, then the route answers 503 (the server is unusable for us).
+	src.token.Store("revoked")
+	resp, _ = h.do(exchange{method: "GET", path: "/v1/patients/" + testPatient + "/predictions"})
+	if resp.StatusCode != 503 || src.invalidated.Load() == 0 {
+		t.Errorf("refused token: %d, invalidated %d", resp.StatusCode, src.invalidated.Load())
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spinecast/spinecast/fhir"
 )
 
 const (
@@ -57,10 +58,13 @@ type Config struct {
 	// FHIRAllowlist lists the FHIR base URLs (exact, or a prefix ending in
 	// "/") that CDS calls may make Spinecast fetch from.
 	FHIRAllowlist []string `json:"fhir_allowlist"`
-	// FHIRServer and FHIRToken are where GET /v1/patients/{id}/predictions
-	// reads records (the token is sent as a Bearer token; never logged).
-	FHIRServer string `json:"fhir_server"`
-	FHIRToken  string `json:"-"`
+	// FHIRServer is where GET /v1/patients/{id}/predictions reads records.
+	// FHIRTokens (SMART Backend Services, fhir.BackendServices) supplies
+	// its bearer tokens; without it the static FHIRToken is sent. Neither
+	// is ever logged.
+	FHIRServer string           `json:"fhir_server"`
+	FHIRToken  string           `json:"-"`
+	FHIRTokens fhir.TokenSource `json:"-"`
 	// Thresholds set card indicators per outcome id (default: info).
 	Thresholds map[string]Threshold `json:"thresholds"`
 	// TopContributions is how many contributions a prediction lists

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spinecast/spinecast/defaultmodels"
+	"github.com/spinecast/spinecast/fhir"
 	"github.com/spinecast/spinecast/models"
 	"github.com/spinecast/spinecast/server"
 	"github.com/spinecast/spinecast/store"
@@ -27,12 +30,26 @@ type serveConfig struct {
 	Models        string            `json:"models"`
 	DefaultModels map[string]string `json:"default_models"`
 	LogLevel      string            `json:"log_level"`
+	// SMART Backend Services for --fhir-server: the client id the EHR
+	// registered, the private key file (JWK with kid and alg RS384/ES384),
+	// the token endpoint (default: discovered from the FHIR server's
+	// .well-known/smart-configuration) and the scope requested.
+	FHIRClientID   string `json:"fhir_client_id"`
+	FHIRPrivateKey string `json:"fhir_private_key"`
+	FHIRTokenURL   string `json:"fhir_token_url"`
+	FHIRScope      string `json:"fhir_scope"`
 }
+
+// defaultFHIRScope asks for read/search of the resource types the features
+// use (SMART v2 system scopes).
+const defaultFHIRScope = "system/Patient.rs system/Observation.rs system/Condition.rs system/Procedure.rs " +
+	"system/MedicationStatement.rs system/QuestionnaireResponse.rs system/ImagingStudy.rs"
 
 func serveCmd(e *env) *cobra.Command {
 	var (
 		configFile, addr, publicURL, database, modelsDir, trusted, restIssuers, restAud, apiKeys string
 		fhirAllow, fhirServer, logLevel                                                          string
+		fhirClientID, fhirKey, fhirTokenURL, fhirScope                                           string
 		defaults                                                                                 []string
 		insecure                                                                                 bool
 		reqTimeout, cdsDeadline                                                                  time.Duration
@@ -73,6 +90,10 @@ func serveCmd(e *env) *cobra.Command {
 			set(&cfg.RESTAudience, "rest-audience", restAud)
 			set(&cfg.FHIRServer, "fhir-server", fhirServer)
 			set(&cfg.LogLevel, "log-level", logLevel)
+			set(&cfg.FHIRClientID, "fhir-client-id", fhirClientID)
+			set(&cfg.FHIRPrivateKey, "fhir-private-key", fhirKey)
+			set(&cfg.FHIRTokenURL, "fhir-token-url", fhirTokenURL)
+			set(&cfg.FHIRScope, "fhir-scope", fhirScope)
 			if v := envOr(f, "fhir-allowlist", fhirAllow); v != "" {
 				cfg.FHIRAllowlist = splitList(v)
 			}
@@ -146,6 +167,10 @@ func serveCmd(e *env) *cobra.Command {
 	f.StringVar(&apiKeys, "api-keys", "", `REST API keys: [{"name":…,"sha256":hex,"scopes":["spinecast/predict"]}]`)
 	f.StringVar(&fhirAllow, "fhir-allowlist", "", "comma-separated FHIR base URLs CDS calls may make us fetch from (a trailing / allows the subtree)")
 	f.StringVar(&fhirServer, "fhir-server", "", "FHIR base URL for GET /v1/patients/{id}/predictions")
+	f.StringVar(&fhirClientID, "fhir-client-id", "", "SMART Backend Services client id for --fhir-server (then tokens are obtained, not SPINECAST_FHIR_TOKEN)")
+	f.StringVar(&fhirKey, "fhir-private-key", "", "SMART Backend Services private key: a JWK file with kid and alg RS384 or ES384")
+	f.StringVar(&fhirTokenURL, "fhir-token-url", "", "SMART token endpoint (default: from --fhir-server's .well-known/smart-configuration)")
+	f.StringVar(&fhirScope, "fhir-scope", defaultFHIRScope, "scope requested from the SMART token endpoint")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&insecure, "insecure-dev", false, "turn authentication OFF (allowed only on a loopback address)")
 	f.DurationVar(&reqTimeout, "request-timeout", 10*time.Second, "per-request handler deadline")
@@ -211,6 +236,9 @@ func serve(ctx context.Context, e *env, cfg serveConfig) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	if cfg.FHIRTokens, err = backendServices(ctx, cfg); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	if cfg.Database == "" {
 		cfg.Database = "spinecast.db"
 	}
@@ -243,7 +271,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig) error {
 	log.Info("configuration", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "database", maskDSN(cfg.Database),
 		"models_dir", cfg.Models, "models", len(reg.Models()), "cds_trusted_issuers", len(cfg.TrustedIssuers),
 		"rest_issuers", len(cfg.RESTIssuers), "api_keys", len(cfg.APIKeys), "fhir_allowlist", cfg.FHIRAllowlist,
-		"fhir_server", cfg.FHIRServer, "fhir_token_set", cfg.FHIRToken != "", "insecure_dev", cfg.InsecureDev,
+		"fhir_server", cfg.FHIRServer, "fhir_auth", fhirAuthMode(cfg), "insecure_dev", cfg.InsecureDev,
 		"store", string(st.Dialect()))
 	return srv.Serve(ctx, ln)
 }
@@ -261,4 +289,62 @@ func maskDSN(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// backendServices builds the SMART Backend Services token source for
+// --fhir-server when a client id is configured (nil otherwise).
+func backendServices(ctx context.Context, cfg serveConfig) (fhir.TokenSource, error) {
+	if cfg.FHIRClientID == "" {
+		if cfg.FHIRPrivateKey != "" || cfg.FHIRTokenURL != "" {
+			return nil, errors.New("--fhir-private-key and --fhir-token-url need --fhir-client-id")
+		}
+		return nil, nil
+	}
+	if cfg.FHIRServer == "" || cfg.FHIRPrivateKey == "" {
+		return nil, errors.New("--fhir-client-id needs --fhir-server and --fhir-private-key")
+	}
+	b, err := os.ReadFile(cfg.FHIRPrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("read --fhir-private-key: %w", err)
+	}
+	key, err := jwk.ParseKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("--fhir-private-key: not a JWK: %w", err)
+	}
+	if _, ok := key.(jwk.RSAPrivateKey); !ok {
+		if _, ok := key.(jwk.ECDSAPrivateKey); !ok {
+			return nil, errors.New("--fhir-private-key: want an RSA or EC private key")
+		}
+	}
+	scope := cfg.FHIRScope
+	if scope == "" {
+		scope = defaultFHIRScope
+	}
+	tokenURL := cfg.FHIRTokenURL
+	if tokenURL == "" {
+		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if tokenURL, err = fhir.DiscoverTokenURL(dctx, nil, cfg.FHIRServer); err != nil {
+			return nil, fmt.Errorf("--fhir-token-url not given and %w", err)
+		}
+	}
+	bs := &fhir.BackendServices{TokenURL: tokenURL, ClientID: cfg.FHIRClientID, Key: key, Scope: scope}
+	// Sign one assertion now so that a key without kid or with another alg
+	// fails at start, not at the first request.
+	if err := bs.Check(); err != nil {
+		return nil, err
+	}
+	return bs, nil
+}
+
+// fhirAuthMode names how --fhir-server requests are authorised (for the
+// start-up log line; never the token itself).
+func fhirAuthMode(cfg serveConfig) string {
+	switch {
+	case cfg.FHIRTokens != nil:
+		return "smart-backend-services"
+	case cfg.FHIRToken != "":
+		return "static-token"
+	}
+	return "none"
 }
