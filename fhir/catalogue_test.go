@@ -17,15 +17,23 @@ func TestCatalogueContents(t *testing.T) {
 			t.Errorf("instrument %s missing", id)
 		}
 	}
-	verified := map[string]bool{"97909-6": true, "72514-3": true, "736534008": true}
+	// The codes checked against a retrieved source (docs/clinical-constants.md).
+	verified := map[string]bool{"97909-6": true, "72514-3": true, "736534008": true, "736535009": true}
+	seen := map[string]bool{}
 	for _, in := range c.Instruments {
 		for _, cd := range in.Codes {
 			if cd.Verified && !verified[cd.Code] {
 				t.Errorf("%s: code %s marked verified but not among the codes checked for this catalogue", in.ID, cd.Code)
 			}
+			seen[cd.Code] = seen[cd.Code] || cd.Verified
 			if cd.Source == "" {
 				t.Errorf("%s: code %s has no source", in.ID, cd.Code)
 			}
+		}
+	}
+	for code := range verified {
+		if !seen[code] {
+			t.Errorf("code %s was checked but is not marked verified in the catalogue", code)
 		}
 	}
 	odi := c.Instrument("odi")
@@ -107,6 +115,11 @@ func TestCodeLists(t *testing.T) {
 		{"dx_stenosis", icd, "M4806", true},
 		{"dx_spondylolisthesis", icd, "M48.0", false},
 		{"opioid", "http://www.nlm.nih.gov/research/umls/rxnorm", "857005", true},
+		// 76107001 is "Spinal stenosis (disorder)" in the VSAC expansion cited
+		// in codelists.json; it was once listed as a disc herniation code.
+		{"dx_stenosis", sys, "76107001", true},
+		{"dx_disc_herniation", sys, "76107001", false},
+		{"dx_disc_herniation", sys, "20021007", true},
 	} {
 		s, c := tc.system, tc.code
 		_, got := cl.Match(tc.list, &fm.CodeableConcept{Coding: []fm.Coding{{System: &s, Code: &c}}})

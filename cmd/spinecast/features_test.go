@@ -180,7 +180,7 @@ func TestFeaturesCustomCatalogue(t *testing.T) {
 	custom := strings.Replace(string(raw), `"code": "odi", "verified": false`, `"code": "odi-total", "verified": false`, 1)
 	custom = strings.Replace(custom, `"local_system": "http://spinecast.example/fhir/CodeSystem/prom"`, `"local_system": "http://site.example"`, 1)
 	custom = strings.Replace(custom, `{"system": "http://spinecast.example/fhir/CodeSystem/prom", "code": "odi-total"`, `{"system": "http://site.example", "code": "odi-total"`, 1)
-	custom = strings.Replace(custom, `"version": "2026.11.1"`, `"version": "site-1"`, 1)
+	custom = strings.Replace(custom, `"version": "2026.11.2"`, `"version": "site-1"`, 1)
 	cat := filepath.Join(dir, "proms.json")
 	os.WriteFile(cat, []byte(custom), 0o600)
 	b := filepath.Join(dir, "b.json")
@@ -191,7 +191,7 @@ func TestFeaturesCustomCatalogue(t *testing.T) {
 		odi     string
 		version string
 	}{
-		{nil, "null", "2026.11.1"},
+		{nil, "null", "2026.11.2"},
 		{[]string{"--prom-catalogue", cat}, "30", "site-1"},
 	} {
 		out, _, err := runFeatures(t, append([]string{"--bundle", b, "--as-of", "2024-02-01"}, tc.args...)...)
