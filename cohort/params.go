@@ -233,7 +233,7 @@ func DefaultParams() *Params {
 		// Relative reduction of leg pain after a TFESI.
 		TFESIChange: Change{Scale: 0.115, Relative: true, Mean: lin(0.67, "dx_herniation", 0.15, "dx_stenosis", -0.08,
 			"leg_dominance", 0.04, "duration_yr", -0.04, "depression", -0.08, "opioid", -0.07, "smoking_current", -0.05,
-			"prior_surgery", -0.06, "imaging", -0.02)},
+			"prior_surgery", -0.06, "imaging", -0.10)},
 
 		SSI: lin(-4.6, "bmi5", 0.4, "diabetes", 0.8, "smoking_current", 0.7, "fusion", 0.9, "levels_extra", 0.25,
 			"asa", 0.35, "opioid", 0.4),
