@@ -199,8 +199,9 @@ type ImageOptions struct {
 	// imaging.DefaultEncoder (no cgo, no ONNX Runtime).
 	Encoder imaging.SchemaEncoder
 	// Only, when set, restricts the MRIs to the patients it accepts (the
-	// others keep a missing imaging block). A patient's MRI, image and
-	// features do not depend on it.
+	// others are left as they are: without an earlier AddImages, with a
+	// missing imaging block). A patient's MRI, image and features do not
+	// depend on it.
 	Only func(*Patient) bool
 	// Progress, when set, is called after each patient considered, with
 	// the number done and the total; calls are serialised.
@@ -248,6 +249,7 @@ func (co *Cohort) AddImages(ctx context.Context, opts *ImageOptions) error {
 	n := len(co.Patients)
 	workers = max(1, min(workers, n))
 	var next, done atomic.Int64
+	var failed atomic.Bool // stops the other workers after an error
 	var mu sync.Mutex
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -257,11 +259,12 @@ func (co *Cohort) AddImages(ctx context.Context, opts *ImageOptions) error {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= n {
+				if i >= n || failed.Load() {
 					return
 				}
 				if err := ctx.Err(); err != nil {
 					errs[w] = err
+					failed.Store(true)
 					return
 				}
 				pt := &co.Patients[i]
@@ -272,6 +275,7 @@ func (co *Cohort) AddImages(ctx context.Context, opts *ImageOptions) error {
 						sf, err := x.Extract(v, m)
 						if err != nil {
 							errs[w] = fmt.Errorf("patient %s: %w", pt.ID, err)
+							failed.Store(true)
 							return
 						}
 						for name, val := range sf.Values {
