@@ -52,7 +52,7 @@ func testFHIRMatchesCSV(t *testing.T, images bool) {
 	co := mustGenerate(t, n, 7)
 	imaged := 0
 	if images {
-		if err := co.AddImages(context.Background(), &cohort.ImageOptions{Only: func(p *cohort.Patient) bool { return p.ID <= "sim0000012" }}); err != nil {
+		if err := co.AddImages(context.Background(), &cohort.ImageOptions{Only: func(p *cohort.Patient) bool { return p.ID <= "sim0000004" }}); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range co.Patients {

@@ -93,8 +93,16 @@ func TestImagingBlockImprovesPrediction(t *testing.T) {
 				imaged++
 			}
 		}
-		t.Logf("%s: %d patients (%d imaged), 5-fold cross-fitted: AUC with imaging %.4f, without %.4f, Δ %+.4f (SE %.4f, 95%% CI %+.4f to %+.4f), p = %.2g",
-			id, len(all), imaged, r.AUC1, r.AUC2, r.Diff, r.SE, r.Lower, r.Upper, r.P)
+		truth := make([]float64, len(all))
+		for i, p := range all {
+			truth[i] = p.TrueP[k]
+		}
+		oracle, err := predictors.AUC(truth, y, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d patients (%d imaged), 5-fold cross-fitted: AUC with imaging %.4f, without %.4f, Δ %+.4f (SE %.4f, 95%% CI %+.4f to %+.4f), p = %.2g; oracle AUC %.4f",
+			id, len(all), imaged, r.AUC1, r.AUC2, r.Diff, r.SE, r.Lower, r.Upper, r.P, oracle)
 		if id == "tfesi_response_2m" && !(r.Lower > 0) {
 			t.Errorf("%s: the imaging block does not beat the model without it: Δ AUC %+.4f, 95%% CI [%+.4f, %+.4f]", id, r.Diff, r.Lower, r.Upper)
 		}
