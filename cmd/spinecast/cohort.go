@@ -60,6 +60,15 @@ func cohortCmd(e *env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stderr, "simulated %d patients (seed %d): wrote %s, %s and the FHIR export (%d resource types) in %s\n",
 				n, seed, "registry.csv", "index_dates.csv", len(cohort.ResourceTypes), filepath.Clean(out))
+			if images {
+				mri := 0
+				for i := range co.Patients {
+					if co.Patients[i].MRI != nil {
+						mri++
+					}
+				}
+				fmt.Fprintf(e.stderr, "simulated %d lumbar MRIs: images/, images.csv and ImagingStudy.ndjson\n", mri)
+			}
 			return nil
 		},
 	}

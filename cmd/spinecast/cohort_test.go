@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,12 +67,15 @@ func TestCohortCommandImages(t *testing.T) {
 	if !strings.Contains(stderr, "images: 10/10 patients\n") || strings.Count(stderr, "images: ") != 10 {
 		t.Errorf("progress lines:\n%s", stderr)
 	}
+	rows := readCSV(t, filepath.Join(dir, "images.csv"))
+	if want := fmt.Sprintf("simulated %d lumbar MRIs", len(rows)-1); !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
 	for _, f := range []string{"images.csv", "ImagingStudy.ndjson"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing or empty (%v)", f, err)
 		}
 	}
-	rows := readCSV(t, filepath.Join(dir, "images.csv"))
 	if len(rows) < 2 {
 		t.Fatalf("images.csv has %d rows", len(rows))
 	}
