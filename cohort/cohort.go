@@ -71,12 +71,15 @@ type Patient struct {
 	Onset              time.Time
 	PriorSurgery       bool
 	PriorSurgeryDate   time.Time
-	Imaging            float64 // latent phenotype, never exported
-	Treatment          string
-	Levels             int
-	TreatmentDate      time.Time
-	History            []Assessment // before or on the index date, oldest first
-	FollowUp           []Assessment // after the treatment
+	Imaging            float64 // latent phenotype, never exported (only through the simulated MRI)
+	// MRI is the simulated lumbar MRI study; nil without one or before
+	// Cohort.AddImages.
+	MRI           *MRI
+	Treatment     string
+	Levels        int
+	TreatmentDate time.Time
+	History       []Assessment // before or on the index date, oldest first
+	FollowUp      []Assessment // after the treatment
 	// Features holds the feature-schema vector (schema order, NaN missing)
 	// the simulator computes from the record it writes.
 	Features []float64
@@ -93,7 +96,11 @@ type Cohort struct {
 	Patients []Patient
 	// OutcomeIDs are the simulated outcome definitions, in column order.
 	OutcomeIDs []string
+
+	params *Params // as given to Generate; nil means DefaultParams
 }
+
+func (co *Cohort) schema() *features.Schema { return features.DefaultSchema() }
 
 // Outcomes returns the ids of the outcome definitions the simulator labels
 // (package outcomes; ndi_mcid15_12m is not simulated: the registry is
@@ -241,7 +248,7 @@ func Generate(n int, seed uint64, p *Params) (*Cohort, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulate cohort: parameters: %w", err)
 	}
-	co := &Cohort{Seed: seed, Patients: make([]Patient, n), OutcomeIDs: Outcomes()}
+	co := &Cohort{Seed: seed, Patients: make([]Patient, n), OutcomeIDs: Outcomes(), params: p}
 	workers := min(runtime.GOMAXPROCS(0), max(1, n/256))
 	var wg sync.WaitGroup
 	for w := range workers {

@@ -40,10 +40,30 @@ func readCSV(tb testing.TB, data []byte) ([]string, [][]string) {
 
 // TestFHIRMatchesCSV extracts every patient of the FHIR export with the
 // feature pipeline at its index date and compares all schema columns with
-// registry.csv.
+// registry.csv; with simulated images (for the first patients only, to
+// keep it quick) every column but the imaging block.
 func TestFHIRMatchesCSV(t *testing.T) {
+	t.Run("no images", func(t *testing.T) { testFHIRMatchesCSV(t, false) })
+	t.Run("images", func(t *testing.T) { testFHIRMatchesCSV(t, true) })
+}
+
+func testFHIRMatchesCSV(t *testing.T, images bool) {
 	const n = 400
 	co := mustGenerate(t, n, 7)
+	imaged := 0
+	if images {
+		if err := co.AddImages(context.Background(), &cohort.ImageOptions{Only: func(p *cohort.Patient) bool { return p.ID <= "sim0000004" }}); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range co.Patients {
+			if p.MRI != nil {
+				imaged++
+			}
+		}
+		if imaged == 0 {
+			t.Fatal("no patient got an MRI")
+		}
+	}
 	dir := t.TempDir()
 	if err := co.WriteDir(dir); err != nil {
 		t.Fatal(err)
@@ -82,7 +102,7 @@ func TestFHIRMatchesCSV(t *testing.T) {
 		index[r[0]] = d
 	}
 	schema := features.DefaultSchema()
-	seen, compared, present := 0, 0, 0
+	seen, compared, present, studies := 0, 0, 0, 0
 	st, err := fhir.ReadBulk(context.Background(), dir, nil, func(id string, rec *fhir.Record, err error) error {
 		if err != nil {
 			return fmt.Errorf("patient record rejected: %w", err)
@@ -106,7 +126,13 @@ func TestFHIRMatchesCSV(t *testing.T) {
 				t.Errorf("%s: extraction warning %v", id, w)
 			}
 		}
+		if len(rec.ImagingStudies) > 0 {
+			studies++
+		}
 		for j, f := range schema.Features {
+			if images && f.Block == "imaging" {
+				continue // filled by features fusion from the imaging cache; see store
+			}
 			cell := row[col[f.Name]]
 			got := v.Values[j]
 			compared++
@@ -132,6 +158,9 @@ func TestFHIRMatchesCSV(t *testing.T) {
 	}
 	if seen != n || st.Rejected != 0 {
 		t.Fatalf("read %d patients (%d rejected), want %d", seen, st.Rejected, n)
+	}
+	if studies != imaged {
+		t.Errorf("%d patients with an ImagingStudy, %d with an MRI", studies, imaged)
 	}
 	// The comparison must have had something to compare: most clinical
 	// and PROM columns are filled.

@@ -20,8 +20,11 @@
 //
 // It is not for real data, nor a claim about real effect sizes: effect
 // directions follow the literature, magnitudes are set to reach target
-// prevalences and discrimination. The imaging phenotype is latent (no
-// imaging features are exported).
+// prevalences and discrimination. The imaging phenotype is latent; with
+// [Cohort.AddImages] each patient may get a simulated lumbar MRI driven by
+// it (a cartoon, for testing imaging fusion), whose features fill the
+// imaging block.
 //
-// Main types: [Cohort], [Patient], [Params].
+// Main types: [Cohort], [Patient], [Params], [ImageParams], [MRI],
+// [ImageOptions].
 package cohort

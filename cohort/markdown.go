@@ -76,4 +76,15 @@ func (p *Params) WriteMarkdown(w io.Writer) {
 		pr("| %s | %s | – |\n", x.name, x.l)
 	}
 	pr("| loss to follow-up (all follow-up PROMs) | p = %g | – |\n", p.LossToFollowUpP)
+	im := &p.Image
+	pr("\n| Simulated MRI (`AddImages`; z = imaging phenotype) | Model |\n|---|---|\n")
+	pr("| has an MRI | p = %g; study date = index date − U{0..%d} days |\n", im.MRIP, im.StudyDaysMax)
+	pr("| dural sac away from the disc | area %g mm² · exp(%g·N), lateral/AP aspect %g · exp(%g·N) |\n", im.CanalAreaMM2, im.CanalSizeSD, im.CanalAspect, im.CanalAspectSD)
+	pr("| sac area lost at the disc level | %g + %g·z + %g·N clamped to [0, %g], Gaussian along z of sd %g mm · exp(%g·N) |\n",
+		im.Narrowing, im.NarrowingPerSD, im.NarrowingSD, im.NarrowingMax, im.NarrowingSpanMM, im.NarrowingSpanSD)
+	pr("| disc height | %g mm · (1 − %g·z), clamped to [3, 14] mm |\n", im.DiscHeightMM, im.DiscLossPerSD)
+	pr("| nucleus T2 signal (× healthy) | %g − %g·z + %g·N clamped to [0.15, 1.1] |\n", im.Nucleus, im.NucleusPerSD, im.NucleusSD)
+	pr("| nerve roots in the sac | %d of radius %g mm at fixed relative positions |\n", im.Roots, im.RootRadiusMM)
+	pr("| nuisance | gain exp(%g·N); Rician noise sd %g · exp(%g·N); AP shading slope U(±%g); shifts U(±%g) mm per axis |\n",
+		im.GainSD, im.NoiseSD, im.NoiseSDLog, im.BiasMax, im.ShiftMM)
 }

@@ -97,6 +97,65 @@ type Params struct {
 	// probabilities are exact mixtures over those.
 	Readmission, Reoperation Linear
 	LossToFollowUpP          float64
+
+	// Image is the simulated lumbar MRI, used only by Cohort.AddImages:
+	// Generate draws nothing from it, so it never changes Generate's output.
+	Image ImageParams `json:"image"`
+}
+
+// ImageParams describe the simulated lumbar MRI (docs/cohort.md, "Simulated
+// images"): an axial T2-weighted stack of 64×64×16 voxels of 0.8×0.8×4 mm
+// centred on one disc level, with the dural sac as the region of interest.
+// z below is the patient's latent imaging phenotype (Patient.Imaging,
+// degeneration/stenosis, sd 1); every other draw is nuisance, unrelated to
+// the outcomes.
+type ImageParams struct {
+	// MRIP is the probability that a patient has an MRI.
+	MRIP float64 `json:"mri_p"`
+	// StudyDaysMax: the study is dated index date − U{0..StudyDaysMax} days.
+	StudyDaysMax int `json:"study_days_max"`
+	// CanalAreaMM2 is the dural-sac cross-section away from the disc (mm²)
+	// and CanalAspect its lateral/anteroposterior axis ratio; CanalSizeSD
+	// and CanalAspectSD are the sds of their logs across patients (anatomy,
+	// unrelated to z).
+	CanalAreaMM2  float64 `json:"canal_area_mm2"`
+	CanalAspect   float64 `json:"canal_aspect"`
+	CanalSizeSD   float64 `json:"canal_size_sd"`
+	CanalAspectSD float64 `json:"canal_aspect_sd"`
+	// The fraction of the sac's cross-section lost at the disc level is
+	// Narrowing + NarrowingPerSD·z + NarrowingSD·N(0,1) clamped to
+	// [0, NarrowingMax]; it fades away from the disc as a Gaussian of sd
+	// NarrowingSpanMM·exp(NarrowingSpanSD·N(0,1)) (mm along z).
+	Narrowing       float64 `json:"narrowing"`
+	NarrowingPerSD  float64 `json:"narrowing_per_sd"`
+	NarrowingSD     float64 `json:"narrowing_sd"`
+	NarrowingMax    float64 `json:"narrowing_max"`
+	NarrowingSpanMM float64 `json:"narrowing_span_mm"`
+	NarrowingSpanSD float64 `json:"narrowing_span_sd"`
+	// The disc is DiscHeightMM·(1 − DiscLossPerSD·z) high (clamped to
+	// [3, 14] mm); its nucleus's T2 signal, relative to a healthy one, is
+	// Nucleus − NucleusPerSD·z + NucleusSD·N(0,1) clamped to [0.15, 1.1]
+	// (Pfirrmann-like darkening).
+	DiscHeightMM  float64 `json:"disc_height_mm"`
+	DiscLossPerSD float64 `json:"disc_loss_per_sd"`
+	Nucleus       float64 `json:"nucleus"`
+	NucleusPerSD  float64 `json:"nucleus_per_sd"`
+	NucleusSD     float64 `json:"nucleus_sd"`
+	// Roots cauda-equina nerve roots of radius RootRadiusMM lie in the sac
+	// at fixed relative positions, so a narrower sac is more crowded
+	// (darker and more heterogeneous on T2).
+	Roots        int     `json:"roots"`
+	RootRadiusMM float64 `json:"root_radius_mm"`
+	// Nuisance: scanner gain exp(GainSD·N(0,1)); Rician noise of sd
+	// NoiseSD·exp(NoiseSDLog·N(0,1)) (signal units, CSF ≈ 1000); a linear
+	// anteroposterior coil shading of slope U(−BiasMax, BiasMax) across the
+	// field of view; anatomy shifted by U(−ShiftMM, ShiftMM) along each
+	// axis.
+	GainSD     float64 `json:"gain_sd"`
+	NoiseSD    float64 `json:"noise_sd"`
+	NoiseSDLog float64 `json:"noise_sd_log"`
+	BiasMax    float64 `json:"bias_max"`
+	ShiftMM    float64 `json:"shift_mm"`
 }
 
 func lin(intercept float64, kv ...any) Linear {
@@ -174,7 +233,7 @@ func DefaultParams() *Params {
 		// Relative reduction of leg pain after a TFESI.
 		TFESIChange: Change{Scale: 0.115, Relative: true, Mean: lin(0.67, "dx_herniation", 0.15, "dx_stenosis", -0.08,
 			"leg_dominance", 0.04, "duration_yr", -0.04, "depression", -0.08, "opioid", -0.07, "smoking_current", -0.05,
-			"prior_surgery", -0.06, "imaging", -0.02)},
+			"prior_surgery", -0.06, "imaging", -0.10)},
 
 		SSI: lin(-4.6, "bmi5", 0.4, "diabetes", 0.8, "smoking_current", 0.7, "fusion", 0.9, "levels_extra", 0.25,
 			"asa", 0.35, "opioid", 0.4),
@@ -184,5 +243,14 @@ func DefaultParams() *Params {
 		Reoperation: lin(-3.85, "ssi", 2.5, "fusion", 0.9, "prior_surgery", 1.2, "levels_extra", 0.45, "smoking_current", 0.7, "osteoporosis", 0.5, "age10", -0.2),
 
 		LossToFollowUpP: 0.08,
+
+		Image: ImageParams{
+			MRIP: 0.8, StudyDaysMax: 90,
+			CanalAreaMM2: 170, CanalAspect: 1.3, CanalSizeSD: 0.1, CanalAspectSD: 0.1,
+			Narrowing: 0.35, NarrowingPerSD: 0.15, NarrowingSD: 0.08, NarrowingMax: 0.85, NarrowingSpanMM: 8, NarrowingSpanSD: 0.25,
+			DiscHeightMM: 10, DiscLossPerSD: 0.1, Nucleus: 0.75, NucleusPerSD: 0.2, NucleusSD: 0.12,
+			Roots: 10, RootRadiusMM: 1.1,
+			GainSD: 0.15, NoiseSD: 25, NoiseSDLog: 0.3, BiasMax: 0.1, ShiftMM: 2,
+		},
 	}
 }

@@ -88,10 +88,11 @@ func (co *Cohort) WriteCSV(w io.Writer) error {
 var ResourceTypes = []string{"Patient", "Observation", "QuestionnaireResponse", "Condition", "MedicationStatement", "Procedure", "ServiceRequest"}
 
 // WriteFHIR writes the cohort as a FHIR R4 Bulk Data export into dir (which
-// must exist): <Type>.ndjson for each of ResourceTypes. Codes come from the
-// embedded PROM catalogue and code lists (package fhir). Follow-up PROMs
-// and the performed treatment are dated after the index date; the
-// complications are not exported.
+// must exist): <Type>.ndjson for each of ResourceTypes, and
+// ImagingStudy.ndjson when patients have simulated MRIs (AddImages). Codes
+// come from the embedded PROM catalogue and code lists (package fhir).
+// Follow-up PROMs and the performed treatment are dated after the index
+// date; the complications are not exported.
 func (co *Cohort) WriteFHIR(dir string) error {
 	enc, err := newEncoder()
 	if err != nil {
@@ -153,6 +154,11 @@ func (co *Cohort) WriteFHIR(dir string) error {
 			return fmt.Errorf("write fhir export: %w", err)
 		}
 	}
+	if co.HasImages() {
+		if err := co.writeImagingStudies(dir); err != nil {
+			return fmt.Errorf("write fhir export: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -177,7 +183,8 @@ func (co *Cohort) WriteIndexDates(w io.Writer) error {
 }
 
 // WriteDir writes registry.csv, index_dates.csv and the FHIR export
-// (<Type>.ndjson) into dir, creating it.
+// (<Type>.ndjson) into dir, creating it, and, when patients have simulated
+// MRIs, images.csv and images/ (WriteImages).
 func (co *Cohort) WriteDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write cohort: %w", err)
@@ -194,6 +201,9 @@ func (co *Cohort) WriteDir(dir string) error {
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("write cohort: %w", err)
 		}
+	}
+	if err := co.WriteImages(dir, 0); err != nil {
+		return err
 	}
 	return co.WriteFHIR(dir)
 }

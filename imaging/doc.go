@@ -12,6 +12,9 @@
 // (grey levels of the ROI voxels, the input of the texture features),
 // Feature and Settings (Radiomics), Encoder (a small 3D CNN defined in Go and
 // written as ONNX), EncoderSpec (its registry entry: sha256, input
-// specification, output size) and Embedder (runs an encoder through ONNX
-// Runtime; ErrUnavailable without the library).
+// specification, output size), Embedder (runs an encoder through ONNX
+// Runtime; ErrUnavailable without the library) and SchemaExtractor (the
+// feature schema's imaging block — its IBSI radiomics columns and 16
+// embedding dimensions — from one image and mask, with the hashes that key
+// a cache of it).
 package imaging

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cohort_test
+
+const raceEnabled = false
