@@ -85,6 +85,7 @@ type Forest struct {
 
 	workers int            // goroutines for Predict and Explain; 0 → GOMAXPROCS
 	packed  []forestPacked // per tree, the nodes packed for inference (see forestPack)
+	shap    *treeShapLazy  // TreeSHAP tables, built at the first Explain; nil for a hand-built forest
 	oob     []float64      // out-of-bag probability per training row
 	inCount [][]uint8      // per tree, bootstrap draws of each training row (saturating at 255)
 	nTrain  int            // number of training rows
@@ -206,6 +207,7 @@ func FitForest(x mat.Matrix, y []bool, w []float64, s *ForestSettings) (*Forest,
 	wg.Wait()
 	f.saturated = saturated.Load()
 	f.packed = forestPackAll(f.Trees)
+	f.shap = newTreeShapLazy()
 	f.oob = f.computeOOB(x)
 	return f, nil
 }
@@ -745,6 +747,7 @@ func (f *Forest) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("decode forest: %w", err)
 	}
 	g.packed = forestPackAll(g.Trees)
+	g.shap = newTreeShapLazy()
 	*f = g
 	return nil
 }
