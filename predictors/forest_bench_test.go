@@ -87,10 +87,15 @@ func BenchmarkForestPredict(b *testing.B) {
 // -count repetitions.
 var forestExplainCache sync.Map // name → *predictors.Forest
 
-// forestExplainBench times PredictOne + Explain of the rows of x in turn,
-// with f's subset tables ("tables") and with Algorithm 2 for every tree
-// ("alg2", the code before the tables), as interleaved sub-benchmarks of
-// one process on the same forest.
+// forestExplainBench times PredictOne + Explain of the rows of x in turn
+// with Algorithm 2 for every tree ("alg2", the code before the tables),
+// with subset tables for the shallow trees and Algorithm 2 for the others
+// ("tables"), and as Explain does, with the quadrature form for the trees
+// without tables ("quad"), and with the quadrature form for every tree
+// ("quadonly"), as interleaved sub-benchmarks of one process on
+// the same forest. Besides wall time it reports the process's CPU time per
+// operation (cpu-ns/op), steadier on a machine shared with other jobs;
+// with GOMAXPROCS=1 it is the benchmark's own.
 func forestExplainBench(b *testing.B, name string, x *mat.Dense, fit func() (*predictors.Forest, error)) {
 	v, ok := forestExplainCache.Load(name)
 	if !ok {
@@ -105,19 +110,24 @@ func forestExplainBench(b *testing.B, name string, x *mat.Dense, fit func() (*pr
 	// three rounds of the pair, so that a change in the machine's load
 	// shows in both
 	for rep := range 3 {
-		for _, algo := range []string{"alg2", "tables"} {
-			forestExplainRun(b, fmt.Sprintf("rep=%d/algo=%s", rep, algo), f, x, algo == "alg2")
+		for _, algo := range []string{"alg2", "tables", "quad", "quadonly"} {
+			forestExplainRun(b, fmt.Sprintf("rep=%d/algo=%s", rep, algo), f, x, algo)
 		}
 	}
 }
 
 // forestExplainRun is one sub-benchmark of forestExplainBench.
-func forestExplainRun(b *testing.B, name string, f *predictors.Forest, x *mat.Dense, alg2 bool) {
+func forestExplainRun(b *testing.B, name string, f *predictors.Forest, x *mat.Dense, algo string) {
 	n, p := x.Dims()
 	b.Run(name, func(b *testing.B) {
 		g := f
-		if alg2 {
+		switch algo {
+		case "alg2":
 			g = predictors.WithoutTreeSHAPTables(f)
+		case "tables":
+			g = predictors.WithTreeSHAPTablesOnly(f)
+		case "quadonly":
+			g = predictors.WithTreeSHAPQuadOnly(f)
 		}
 		phi := make([]float64, p)
 		// the first Explain builds the lazily computed tables
@@ -181,24 +191,13 @@ func BenchmarkForestExplainDepth(b *testing.B) {
 	}
 }
 
-// BenchmarkForestExplainLarge: Explain of one training row with the 500-tree
-// forest fitted on the 10,000 × 50 rows of BenchmarkForestPredict (MinLeaf
-// 1: deep trees with thousands of leaves).
+// BenchmarkForestExplainLarge: PredictOne + Explain of one training row
+// with the 500-tree forest fitted on the 10,000 × 50 rows of
+// BenchmarkForestPredict (MinLeaf 1: deep trees with about 1,200 leaves).
 func BenchmarkForestExplainLarge(b *testing.B) {
 	const n = 10000
-	f := forestBenchForest(b, n)
 	x, _ := forestBenchData(n)
-	phi := make([]float64, 50)
-	// the first Explain may build lazily computed tables
-	if _, _, err := f.Explain(x.RawRowView(0), phi); err != nil {
-		b.Fatal(err)
-	}
-	i := 0
-	b.ResetTimer()
-	for b.Loop() {
-		if _, _, err := f.Explain(x.RawRowView(i%n), phi); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	forestExplainBench(b, "10k/full", x, func() (*predictors.Forest, error) {
+		return forestBenchForest(b, n), nil
+	})
 }

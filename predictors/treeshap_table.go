@@ -82,23 +82,40 @@ type treeShapTable struct {
 // It is referenced by pointer so that a Forest can be copied.
 type treeShapLazy struct {
 	once   sync.Once
-	tables []*treeShapTable // per tree; nil: explained by Algorithm 2
+	tables []*treeShapTable // per tree; nil: no tables
+	// quad is, per tree without tables, the Gauss–Legendre rule size of
+	// treeShapQuad (0: Algorithm 2).
+	quad []int
 }
 
 // newTreeShapLazy returns the empty lazy tables of a fitted or decoded
 // forest.
 func newTreeShapLazy() *treeShapLazy { return new(treeShapLazy) }
 
-// shapTables returns the per-tree tables (nil for a forest built by hand:
-// every tree then uses Algorithm 2), building them on the first call.
-func (f *Forest) shapTables() []*treeShapTable {
+// shapPlan returns, per tree, its tables and its quadrature rule size
+// (both nil for a forest built by hand: every tree then uses Algorithm 2),
+// computing them on the first call.
+func (f *Forest) shapPlan() ([]*treeShapTable, []int) {
 	if f.shap == nil {
-		return nil
+		return nil, nil
 	}
 	f.shap.once.Do(func() {
 		f.shap.tables = treeShapBuild(f.Trees, f.workers, treeShapMaxLeafBits, treeShapMaxEntries)
+		f.shap.quad = treeShapQuadSizes(f.Trees, f.shap.tables, f.workers)
 	})
-	return f.shap.tables
+	return f.shap.tables, f.shap.quad
+}
+
+// treeShapQuadSizes returns the quadrature rule size of every tree without
+// tables (0 for the others and for trees too deep for the rule).
+func treeShapQuadSizes(trees []Tree, tables []*treeShapTable, workers int) []int {
+	quad := make([]int, len(trees))
+	forestParallel(workers, len(trees), func(t int) {
+		if tables == nil || tables[t] == nil {
+			quad[t] = treeShapQuadSize(&trees[t])
+		}
+	})
+	return quad
 }
 
 // treeShapBuild builds the tables of the trees whose leaves have at most

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"syscall"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // treeShapTableTol is the largest difference allowed between the SHAP
@@ -38,18 +40,25 @@ func tsRandomTree(rng *rand.Rand, tr *Tree, p, depth, maxDepth int) uint32 {
 	return k
 }
 
-// tsWithTables returns a copy of f whose Explain uses the given tables.
-func tsWithTables(f *Forest, tables []*treeShapTable, workers int) *Forest {
+// tsWithTables returns a copy of f whose Explain uses the given tables
+// and, when quad is set, the quadrature form for the other trees.
+func tsWithTables(f *Forest, tables []*treeShapTable, workers int, quad bool) *Forest {
 	g := &Forest{NFeatures: f.NFeatures, Trees: f.Trees, workers: workers, shap: newTreeShapLazy()}
-	g.shap.once.Do(func() { g.shap.tables = tables })
+	g.shap.once.Do(func() {
+		g.shap.tables = tables
+		if quad {
+			g.shap.quad = treeShapQuadSizes(f.Trees, tables, workers)
+		}
+	})
 	return g
 }
 
 // TestTreeSHAPTablesMatchAlgorithm2 compares the table form with Algorithm
 // 2 (a forest without tables) on random forests of depth 1 to 12 with
 // repeated features, under leaf-bit limits and entry budgets that give
-// every tree tables, none, or a mix (the rest fall back to Algorithm 2);
-// and checks local accuracy and that the worker count changes no bit.
+// every tree tables, none, or a mix (the rest fall back to Algorithm 2 in
+// configs 0 and 2, to the quadrature form in configs 1 and 3); and checks
+// local accuracy and that the worker count changes no bit.
 func TestTreeSHAPTablesMatchAlgorithm2(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2109, 9847))
 	var maxDiff, maxAdd float64
@@ -87,8 +96,10 @@ func TestTreeSHAPTablesMatchAlgorithm2(t *testing.T) {
 			if nTab > 0 && nTab < len(tables) {
 				mixed++
 			}
-			g1 := tsWithTables(f, tables, 1)
-			g3 := tsWithTables(f, tables, 3)
+			// configs 1 and 3 explain the trees without tables by
+			// quadrature, 0 and 2 by Algorithm 2
+			g1 := tsWithTables(f, tables, 1, ci%2 == 1)
+			g3 := tsWithTables(f, tables, 3, ci%2 == 1)
 			for range 3 {
 				x := make([]float64, p)
 				for j := range x {
@@ -190,6 +201,14 @@ func WithoutTreeSHAPTables(f *Forest) *Forest {
 	return &Forest{NFeatures: f.NFeatures, Trees: f.Trees, workers: f.workers, packed: f.packed}
 }
 
+// WithTreeSHAPTablesOnly returns a forest with f's trees whose Explain uses
+// the tables where f has them and Algorithm 2 for the other trees (no
+// quadrature), for the benchmarks.
+func WithTreeSHAPTablesOnly(f *Forest) *Forest {
+	tables, _ := f.shapPlan()
+	return tsWithTables(&Forest{NFeatures: f.NFeatures, Trees: f.Trees, packed: f.packed}, tables, f.workers, false)
+}
+
 // benchCPUTime returns the process's user + system CPU time in
 // nanoseconds: under a loaded machine it varies less than wall time (run
 // with GOMAXPROCS=1 so that it is the benchmark's own).
@@ -203,3 +222,112 @@ func benchCPUTime() int64 {
 
 // BenchCPUTime is benchCPUTime for the black-box benchmarks.
 func BenchCPUTime() int64 { return benchCPUTime() }
+
+// WithTreeSHAPQuadOnly returns a forest with f's trees whose Explain uses
+// the quadrature form for every tree (no tables), for the benchmarks.
+func WithTreeSHAPQuadOnly(f *Forest) *Forest {
+	return tsWithTables(&Forest{NFeatures: f.NFeatures, Trees: f.Trees, packed: f.packed}, nil, f.workers, true)
+}
+
+// TestGaussLegendre01 checks the rules: q points integrate t^k over [0, 1]
+// exactly (1/(k+1)) for k ≤ 2q − 1, with nodes inside (0, 1) and positive
+// weights, and the rule size of a tree covers its deepest path.
+func TestGaussLegendre01(t *testing.T) {
+	const tol = 1e-14
+	for q := 1; q <= treeShapQuadMaxQ; q++ {
+		ts, ws := treeShapRule(q)
+		for m := range ts {
+			if !(ts[m] > 0 && ts[m] < 1 && ws[m] > 0) {
+				t.Fatalf("q=%d: node %v weight %v", q, ts[m], ws[m])
+			}
+		}
+		for k := 0; k <= 2*q-1; k++ {
+			var s float64
+			for m := range ts {
+				s += ws[m] * math.Pow(ts[m], float64(k))
+			}
+			if d := math.Abs(s - 1/float64(k+1)); d > tol {
+				t.Fatalf("q=%d: ∫t^%d = %v, want %v (diff %.3g)", q, k, s, 1/float64(k+1), d)
+			}
+		}
+	}
+	// a chain of 7 splits on 5 features (two repeats): D = 5, q = 3
+	tr := &Tree{}
+	feats := []int32{0, 1, 0, 2, 3, 1, 4}
+	for i, j := range feats {
+		k := uint32(2 * i)
+		tr.Feature = append(tr.Feature, j, -1)
+		tr.Threshold = append(tr.Threshold, 0, 0)
+		tr.Left = append(tr.Left, k+1, 0)
+		tr.Right = append(tr.Right, k+2, 0)
+		tr.Value = append(tr.Value, 0, 0)
+		tr.Cover = append(tr.Cover, 2, 1)
+	}
+	tr.Feature = append(tr.Feature, -1)
+	tr.Threshold = append(tr.Threshold, 0)
+	tr.Left = append(tr.Left, 0)
+	tr.Right = append(tr.Right, 0)
+	tr.Value = append(tr.Value, 0)
+	tr.Cover = append(tr.Cover, 1)
+	if q := treeShapQuadSize(tr); q != 3 {
+		t.Errorf("rule size %d for 5 distinct path features, want 3", q)
+	}
+}
+
+// TestTreeSHAPQuadFittedDeep compares Explain (quadrature for these deep
+// trees) with Algorithm 2 on fully grown trees fitted on 3,000 rows × 30
+// features, whose paths have up to about 20 distinct features.
+func TestTreeSHAPQuadFittedDeep(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 9847))
+	const n, p = 3000, 30
+	x := mat.NewDense(n, p, nil)
+	y := make([]bool, n)
+	for i := range n {
+		r := x.RawRowView(i)
+		for j := range r {
+			r[j] = rng.NormFloat64()
+		}
+		y[i] = rng.Float64() < Sigmoid(r[0]-r[1]+0.5*r[2]*r[3])
+	}
+	f, err := FitForest(x, y, nil, &ForestSettings{Trees: 16, Seed: 4, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, quad := f.shapPlan()
+	maxQ, nQuad := 0, 0
+	for ti := range f.Trees {
+		if tables[ti] == nil && quad[ti] > 0 {
+			nQuad++
+			maxQ = max(maxQ, quad[ti])
+		}
+	}
+	if nQuad != len(f.Trees) || maxQ < 6 {
+		t.Fatalf("%d of %d trees by quadrature, largest rule %d: the test wants deep trees", nQuad, len(f.Trees), maxQ)
+	}
+	alg2 := &Forest{NFeatures: p, Trees: f.Trees, workers: 2}
+	var maxDiff, maxAdd float64
+	for i := 0; i < n; i += 150 {
+		row := x.RawRowView(i)
+		base, got, err := f.Explain(row, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBase, want, err := alg2.Explain(row, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if base != wantBase {
+			t.Fatalf("row %d: base %v, Algorithm 2 %v", i, base, wantBase)
+		}
+		s := base
+		for j := range got {
+			maxDiff = math.Max(maxDiff, math.Abs(got[j]-want[j]))
+			s += got[j]
+		}
+		maxAdd = math.Max(maxAdd, math.Abs(s-f.predictRow(row)))
+	}
+	t.Logf("16 deep trees (rules up to %d points): max |φ(quadrature) − φ(Algorithm 2)| = %.3g, max |base + Σφ − f(x)| = %.3g", maxQ, maxDiff, maxAdd)
+	if maxDiff > treeShapTableTol || maxAdd > 1e-9 {
+		t.Errorf("max diff %.3g (want ≤ %v), additivity %.3g (want ≤ 1e-9)", maxDiff, treeShapTableTol, maxAdd)
+	}
+}
