@@ -354,3 +354,39 @@ func TestTreeSHAPConcurrentFirstExplain(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeSHAPTablesNotSerialised: the lazily built TreeSHAP tables stay
+// out of the JSON artifact (the encoding after Explain equals the one
+// before), and a decoded forest explains bit-identically to the original.
+func TestTreeSHAPTablesNotSerialised(t *testing.T) {
+	x, y := mustVertebral(t)
+	f, err := predictors.FitForest(x, y, nil, &predictors.ForestSettings{Trees: 20, Mtry: 2, Seed: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := mustJSON(t, f)
+	b1, p1, err := f.Explain(x.RawRowView(3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := mustJSON(t, f)
+	if string(before) != string(after) {
+		t.Fatalf("JSON changed after Explain: %d bytes before, %d after", len(before), len(after))
+	}
+	var g predictors.Forest
+	if err := json.Unmarshal(after, &g); err != nil {
+		t.Fatal(err)
+	}
+	b2, p2, err := g.Explain(x.RawRowView(3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Float64bits(b1) != math.Float64bits(b2) {
+		t.Fatalf("base %v, decoded %v", b1, b2)
+	}
+	for j := range p1 {
+		if math.Float64bits(p1[j]) != math.Float64bits(p2[j]) {
+			t.Fatalf("φ[%d] = %v, decoded %v", j, p1[j], p2[j])
+		}
+	}
+}
