@@ -30,7 +30,8 @@ import (
 //
 // The tables cost 2^d float64 per leaf, so they are built only for trees
 // whose leaves all have d ≤ treeShapMaxLeafBits and only while the forest's
-// total stays within treeShapMaxEntries; the other trees keep Algorithm 2.
+// total stays within treeShapMaxEntries; the other trees are explained by
+// quadrature (treeshap_quad.go), or by Algorithm 2 when deeper still.
 
 // treeShapMaxLeafBits is the largest number of distinct path features d a
 // leaf may have for its tree to get tables (2^7 entries, 1 KiB, per leaf at
