@@ -409,11 +409,14 @@ func enetColumnMajor(x mat.Matrix) (cols []float64, n, p int) {
 // enetProblem is a standardised training set: the rows with positive weight
 // among those selected.
 type enetProblem struct {
-	n, p   int
-	z      []float64 // column-major standardised x, n×p; constant columns are zero
-	y      []float64 // 0 or 1
-	w      []float64 // weights normalised to Σw = 1
-	sumW   float64   // Σ of the caller's weights
+	n, p int
+	z    []float64 // column-major standardised x, n×p; constant columns are zero
+	y    []float64 // 0 or 1
+	w    []float64 // weights normalised to Σw = 1
+	sumW float64   // Σ of the caller's weights
+	// equalW is set when every w is the same float64 (no case weights, or
+	// equal ones); deviance then sums the logs as the log of a product.
+	equalW bool
 	mean   []float64
 	sd     []float64
 	usable []bool // false for constant columns
@@ -469,6 +472,13 @@ func enetNewProblem(cols []float64, nAll, p int, rows []int, y []bool, w []float
 	}
 	if q0 <= enetPMin || q0 >= 1-enetPMin {
 		return nil, ErrSingleClass
+	}
+	pr.equalW = true
+	for _, wk := range pr.w {
+		if wk != pr.w[0] {
+			pr.equalW = false
+			break
+		}
 	}
 	for j := 0; j < p; j++ {
 		src := cols[j*nAll : (j+1)*nAll]
@@ -864,7 +874,20 @@ func (s *enetSolver) fit(al, alPrev float64) error {
 
 // deviance returns −Σ w [y log p + (1−y) log(1−p)] at the current fit, p
 // clipped to [pmin, 1−pmin] (half the deviance per unit weight).
+//
+// With equal weights w it is −w·log Π π_i, π_i = p_i or 1 − p_i: the
+// product is accumulated eight factors at a time (each block ≥ pmin⁸ =
+// 1e-40, no underflow) and renormalised to a mantissa in [½, 1) and a
+// power of two, so one logarithm replaces n (the per-row
+// logarithm was 12 % of a 100k-row path fit). Each multiplication adds a
+// relative rounding of at most 2⁻⁵³, so the log of the product is off by at
+// most about n·2⁻⁵³ in absolute terms (1.1e-11 for n = 100,000) — the same
+// order as the rounding of the n-term sum it replaces, and far below the
+// 1e-6 to which the deviance ratio matches glmnet's.
 func (s *enetSolver) deviance() float64 {
+	if s.pr.equalW {
+		return -s.pr.w[0] * s.sumLogLik()
+	}
 	var dev float64
 	for i, qi := range s.q {
 		p := math.Min(math.Max(qi, enetPMin), 1-enetPMin)
@@ -875,6 +898,41 @@ func (s *enetSolver) deviance() float64 {
 		}
 	}
 	return dev
+}
+
+// sumLogLik returns Σ log π_i, π_i = p_i for y_i = 1 and 1 − p_i for
+// y_i = 0, p clipped to [pmin, 1−pmin], as the log of a product (see
+// deviance).
+func (s *enetSolver) sumLogLik() float64 {
+	q, y := s.q, s.pr.y
+	y = y[:len(q)]
+	// m·2^e is the product so far, m in [½, 1) after every block: the
+	// exponent bits are moved into e by hand (m is positive and normal:
+	// m ≥ ½·pmin⁸), which math.Frexp would do with checks for 0, Inf, NaN
+	// and subnormals.
+	m, e := 1.0, 0
+	const block = 8
+	for i := 0; i < len(q); i += block {
+		c := 1.0
+		for k := i; k < min(i+block, len(q)); k++ {
+			// the clipping of deviance's math.Min(math.Max(q, pmin), 1−pmin),
+			// for q in [0, 1]
+			p := q[k]
+			if p < enetPMin {
+				p = enetPMin
+			} else if p > 1-enetPMin {
+				p = 1 - enetPMin
+			}
+			if y[k] == 0 {
+				p = 1 - p
+			}
+			c *= p
+		}
+		bits := math.Float64bits(m * c)
+		e += int(bits>>52) - 1022
+		m = math.Float64frombits(bits&^(0x7ff<<52) | 1022<<52)
+	}
+	return math.Log(m) + float64(e)*math.Ln2
 }
 
 // enetRunPath fits the path on a prepared problem; nRows is the number of

@@ -1,8 +1,10 @@
 package predictors_test
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -165,6 +167,26 @@ func TestTreeSHAPBruteForceRandomTrees(t *testing.T) {
 				t.Fatalf("trial %d (p=%d): phi %v, brute force %v", trial, p, phi, wantPhi)
 			}
 		}
+		// A decoded forest explains its trees from precomputed subset
+		// tables (all of these trees are shallow enough for them).
+		var dec predictors.Forest
+		if err := json.Unmarshal(mustJSON(t, f), &dec); err != nil {
+			t.Fatal(err)
+		}
+		base, phi, err = dec.Explain(x, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := math.Abs(base - wantBase); d > treeShapBruteTol {
+			t.Fatalf("trial %d: decoded forest: base %v, brute force %v", trial, base, wantBase)
+		}
+		for j := range phi {
+			d := math.Abs(phi[j] - wantPhi[j])
+			maxDiff = math.Max(maxDiff, d)
+			if d > treeShapBruteTol {
+				t.Fatalf("trial %d (p=%d): decoded forest: phi %v, brute force %v", trial, p, phi, wantPhi)
+			}
+		}
 	}
 	t.Logf("300 random forests: max |phi - brute force| = %.3g; %d trees repeat a feature on a path", maxDiff, repeats)
 	if repeats < 50 {
@@ -280,6 +302,91 @@ func TestTreeSHAPWorkersBitIdentical(t *testing.T) {
 			if math.Float64bits(p1[j]) != math.Float64bits(p4[j]) {
 				t.Fatalf("row %d: φ[%d] = %v (Workers=1) ≠ %v (Workers=4)", i, j, p1[j], p4[j])
 			}
+		}
+	}
+}
+
+// mustJSON encodes v or fails the test.
+func mustJSON(tb testing.TB, v any) []byte {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// TestTreeSHAPConcurrentFirstExplain: goroutines explaining at once with a
+// fresh forest (whose tables are built by the first Explain) all get the
+// same bits as a later, sequential Explain. Run with -race.
+func TestTreeSHAPConcurrentFirstExplain(t *testing.T) {
+	x, y := mustVertebral(t)
+	f, err := predictors.FitForest(x, y, nil, &predictors.ForestSettings{Trees: 40, Mtry: 2, Seed: 3, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const g = 4
+	var wg sync.WaitGroup
+	got := make([][]float64, g)
+	for k := range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			base, phi, err := f.Explain(x.RawRowView(k), nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[k] = append(phi, base)
+		}()
+	}
+	wg.Wait()
+	for k := range g {
+		base, phi, err := f.Explain(x.RawRowView(k), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append(phi, base)
+		for j := range want {
+			if math.Float64bits(got[k][j]) != math.Float64bits(want[j]) {
+				t.Fatalf("row %d: concurrent first Explain %v, later %v", k, got[k], want)
+			}
+		}
+	}
+}
+
+// TestTreeSHAPTablesNotSerialised: the lazily built TreeSHAP tables stay
+// out of the JSON artifact (the encoding after Explain equals the one
+// before), and a decoded forest explains bit-identically to the original.
+func TestTreeSHAPTablesNotSerialised(t *testing.T) {
+	x, y := mustVertebral(t)
+	f, err := predictors.FitForest(x, y, nil, &predictors.ForestSettings{Trees: 20, Mtry: 2, Seed: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := mustJSON(t, f)
+	b1, p1, err := f.Explain(x.RawRowView(3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := mustJSON(t, f)
+	if string(before) != string(after) {
+		t.Fatalf("JSON changed after Explain: %d bytes before, %d after", len(before), len(after))
+	}
+	var g predictors.Forest
+	if err := json.Unmarshal(after, &g); err != nil {
+		t.Fatal(err)
+	}
+	b2, p2, err := g.Explain(x.RawRowView(3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Float64bits(b1) != math.Float64bits(b2) {
+		t.Fatalf("base %v, decoded %v", b1, b2)
+	}
+	for j := range p1 {
+		if math.Float64bits(p1[j]) != math.Float64bits(p2[j]) {
+			t.Fatalf("φ[%d] = %v, decoded %v", j, p1[j], p2[j])
 		}
 	}
 }
