@@ -60,8 +60,14 @@ lint: fmtcheck vet staticcheck
 # the embedding tests skip and the rest of Spinecast runs unchanged.
 ORT = SPINECAST_ONNXRUNTIME_LIB="$${SPINECAST_ONNXRUNTIME_LIB:-$$(scripts/onnxruntime.sh || true)}"
 
+# Two passes: everything under the race detector, then the simulation-heavy
+# evidence tests (thousands of simulated MRIs, about tenfold slower under
+# -race, where they skip) without it.
+EVIDENCE_TESTS = TestHeldOutAgainstTruth|TestImagingBlockImprovesPrediction
+
 test: lint
 	$(ORT) $(GO) test -race -count=1 -timeout 12m ./...
+	$(ORT) $(GO) test -count=1 -timeout 10m -v -run '$(EVIDENCE_TESTS)' ./defaultmodels/ ./cohort/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./predictors/

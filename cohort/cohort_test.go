@@ -131,7 +131,7 @@ func testFHIRMatchesCSV(t *testing.T, images bool) {
 		}
 		for j, f := range schema.Features {
 			if images && f.Block == "imaging" {
-				continue // filled by features fusion from the imaging cache; see store
+				continue // filled from the imaging cache: compared end to end in cmd/spinecast TestCohortImagesIngestFeatures
 			}
 			cell := row[col[f.Name]]
 			got := v.Values[j]

@@ -332,7 +332,8 @@ func (co *Cohort) HasImages() bool {
 }
 
 // WriteImages writes, when any patient has an MRI, dir/images.csv
-// (patient_id, series_uid, image, mask, study_date; paths relative to dir)
+// (patient_id, series_uid, image, mask, study_date, study; paths relative
+// to dir; study is the ImagingStudy reference of the FHIR export)
 // and dir/images/<patient_id>.nii.gz and <patient_id>_mask.nii.gz (the mask
 // as a 0/1 label map on the image's grid), with workers goroutines (0:
 // runtime.GOMAXPROCS(0)). Without images it writes nothing.
@@ -376,11 +377,12 @@ func (co *Cohort) WriteImages(dir string, workers int) error {
 		return fmt.Errorf("write images: %w", err)
 	}
 	bw := bufio.NewWriter(f)
-	bw.WriteString("patient_id,series_uid,image,mask,study_date\n")
+	bw.WriteString("patient_id,series_uid,image,mask,study_date,study\n")
 	for i := range co.Patients {
 		p := &co.Patients[i]
 		if p.MRI != nil {
-			fmt.Fprintf(bw, "%s,%s,images/%s.nii.gz,images/%s_mask.nii.gz,%s\n", p.ID, p.MRI.SeriesUID, p.ID, p.ID, date(p.MRI.StudyDate))
+			fmt.Fprintf(bw, "%s,%s,images/%s.nii.gz,images/%s_mask.nii.gz,%s,ImagingStudy/%s\n", p.ID, p.MRI.SeriesUID, p.ID, p.ID,
+				date(p.MRI.StudyDate), imagingStudyID(p))
 		}
 	}
 	if err := bw.Flush(); err != nil {
@@ -473,7 +475,7 @@ func (co *Cohort) writeImagingStudies(dir string) error {
 			continue
 		}
 		b, err := json.Marshal(&imagingStudy{
-			ResourceType: "ImagingStudy", ID: p.ID + "-mri",
+			ResourceType: "ImagingStudy", ID: imagingStudyID(p),
 			Identifier: []identifier{{System: "urn:dicom:uid", Value: "urn:oid:" + p.MRI.StudyUID}},
 			Status:     "available", Modality: []coding{modalityMR},
 			Subject: reference{Reference: "Patient/" + p.ID}, Started: date(p.MRI.StudyDate),
@@ -493,3 +495,6 @@ func (co *Cohort) writeImagingStudies(dir string) error {
 	}
 	return f.Close()
 }
+
+// imagingStudyID is the id of a patient's ImagingStudy in the FHIR export.
+func imagingStudyID(p *Patient) string { return p.ID + "-mri" }

@@ -188,7 +188,7 @@ func TestWriteDirImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	header, rows := readCSV(t, man)
-	if strings.Join(header, ",") != "patient_id,series_uid,image,mask,study_date" {
+	if strings.Join(header, ",") != "patient_id,series_uid,image,mask,study_date,study" {
 		t.Fatalf("images.csv header %v", header)
 	}
 	byID := map[string]int{}

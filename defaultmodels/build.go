@@ -9,6 +9,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 const Notice = "Demonstration model trained on simulated data (spinecast cohort): not for clinical use, not a medical device."
 
 // ModelVersion is the version of the default model set.
-const ModelVersion = "1.0.0"
+const ModelVersion = "1.1.0"
 
 // Recipe is how the default models are built: everything `make models`
 // depends on, in one place, so that re-running it gives identical bytes.
@@ -42,10 +43,58 @@ type Recipe struct {
 	// Outcomes restricts the build to these outcome ids (nil: every
 	// simulated outcome).
 	Outcomes []string
+	// ImagingOutcomes are the outcomes whose patients get simulated MRIs,
+	// so that their models see the imaging block (radiomics + embedding;
+	// imaging.SchemaExtractor with the plain-Go encoder). A patient
+	// without an MRI (a fifth of them) has the block missing, which the
+	// models impute with missing indicators, as for any input.
+	ImagingOutcomes []string
 	// ParsimonyMargin: the elastic net is the default unless another
 	// algorithm's cross-validated calibrated log loss is lower by more than
 	// this.
 	ParsimonyMargin float64
+}
+
+// Cohort simulates a registry of n patients as the recipe trains and
+// evaluates on: cohort.Generate, plus simulated MRIs for the patients with
+// an observed ImagingOutcomes outcome (a patient's image depends only on
+// the seed and the patient, so who else is imaged changes nothing).
+func (r Recipe) Cohort(ctx context.Context, n int, seed uint64) (*cohort.Cohort, error) {
+	co, err := cohort.Generate(n, seed, nil)
+	if err != nil {
+		return nil, err
+	}
+	var ks []int
+	for k, id := range co.OutcomeIDs {
+		if slices.Contains(r.ImagingOutcomes, id) && (r.Outcomes == nil || slices.Contains(r.Outcomes, id)) {
+			ks = append(ks, k)
+		}
+	}
+	if len(ks) == 0 {
+		return co, nil
+	}
+	only := func(p *cohort.Patient) bool {
+		for _, k := range ks {
+			if p.Observed[k] >= 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if err := co.AddImages(ctx, &cohort.ImageOptions{Only: only}); err != nil {
+		return nil, err
+	}
+	return co, nil
+}
+
+// dataDescription names the simulated registry a model was trained or
+// evaluated on.
+func (r Recipe) dataDescription(what string, n int, seed uint64) string {
+	s := fmt.Sprintf("%s: spinecast cohort --n %d --seed %d (registry.csv)", what, n, seed)
+	if len(r.ImagingOutcomes) > 0 {
+		s += "; MRIs simulated (as by --images) for the patients of " + strings.Join(r.ImagingOutcomes, ", ")
+	}
+	return s
 }
 
 // Algorithms in build order.
@@ -55,7 +104,9 @@ var Algorithms = []string{models.ElasticNet, models.RandomForest, models.MLP}
 func DefaultRecipe() Recipe {
 	return Recipe{
 		TrainN: 40000, TrainSeed: 20261129, HeldoutN: 20000, HeldoutSeed: 20261130,
-		Created: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC),
+		// TFESI response depends on the imaging phenotype most (docs/cohort.md).
+		ImagingOutcomes: []string{"tfesi_response_2m"},
+		Created:         time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC),
 		Settings: map[string]models.TrainSettings{
 			models.ElasticNet:   {Algorithm: models.ElasticNet, Alpha: 0.5, Bootstrap: 10},
 			models.RandomForest: {Algorithm: models.RandomForest, Trees: 60, MaxDepth: 7, MinLeaf: 40},
@@ -140,7 +191,7 @@ type Built struct {
 // simulated outcome on a simulated registry and marks one default per
 // outcome. progress, when set, is told about each model.
 func Build(ctx context.Context, r Recipe, progress func(string)) ([]Built, error) {
-	co, err := cohort.Generate(r.TrainN, r.TrainSeed, nil)
+	co, err := r.Cohort(ctx, r.TrainN, r.TrainSeed)
 	if err != nil {
 		return nil, fmt.Errorf("build default models: %w", err)
 	}
@@ -214,7 +265,7 @@ func buildOutcome(ctx context.Context, r Recipe, co *cohort.Cohort, k int, defs 
 		}
 		a.Demonstration = true
 		a.Notice = Notice
-		a.TrainingData.File = fmt.Sprintf("simulated registry: spinecast cohort --n %d --seed %d (registry.csv)", r.TrainN, r.TrainSeed)
+		a.TrainingData.File = r.dataDescription("simulated registry", r.TrainN, r.TrainSeed)
 		a.TrainingData.Sha256 = dataSum
 		if err := a.Seal(); err != nil {
 			return nil, err

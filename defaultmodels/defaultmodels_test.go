@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,7 +106,14 @@ func TestHeldOutAgainstTruth(t *testing.T) {
 		t.Skip("scores 20,000 simulated patients with every default model")
 	}
 	const aucTol, eceMax = 0.02, 0.03
-	co, err := cohort.Generate(20000, 777, nil)
+	r := defaultmodels.DefaultRecipe()
+	if raceEnabled {
+		// Simulating thousands of MRIs under the race detector takes many
+		// minutes: the imaging outcomes are checked by the plain pass of
+		// `make test` (go test -run TestHeldOutAgainstTruth ./defaultmodels/).
+		r.ImagingOutcomes = nil
+	}
+	co, err := r.Cohort(context.Background(), 20000, 777)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +122,10 @@ func TestHeldOutAgainstTruth(t *testing.T) {
 		e, ok := defaultmodels.Default(id)
 		if !ok {
 			t.Errorf("%s: no default model", id)
+			continue
+		}
+		if raceEnabled && slices.Contains(defaultmodels.DefaultRecipe().ImagingOutcomes, id) {
+			t.Logf("%s: uses the imaging block; checked without -race only", id)
 			continue
 		}
 		a, err := defaultmodels.Load(e.ID)
@@ -162,13 +174,61 @@ func TestHeldOutAgainstTruth(t *testing.T) {
 		}
 		mae /= float64(len(p))
 		t.Logf("%-36s n=%5d AUC %.3f oracle %.3f (Δ %+.3f) ECE %.4f mean|p−true p| %.4f", e.ID, len(y), auc, oracle, auc-oracle, ece, mae)
-		if math.Abs(auc-oracle) > aucTol {
+		switch {
+		case slices.Contains(r.ImagingOutcomes, id):
+			// The truth of an imaging outcome depends on the latent imaging
+			// phenotype, which no model sees: the images are noisy proxies of
+			// it (r ≈ −0.77 at best, docs/cohort.md), so the oracle AUC is out
+			// of reach by construction. The reference is instead what a linear
+			// model of the same inputs can show at most on these patients: an
+			// elastic net fitted in-sample on them (λ = 1e-4; optimistic).
+			ref := inSampleAUC(t, co, k, a)
+			t.Logf("%-36s in-sample elastic-net reference AUC %.3f (Δ %+.3f)", e.ID, ref, auc-ref)
+			if ref-auc > aucTol {
+				t.Errorf("%s: AUC %.4f, in-sample reference %.4f: more than %.2f below", e.ID, auc, ref, aucTol)
+			}
+		case math.Abs(auc-oracle) > aucTol:
 			t.Errorf("%s: AUC %.4f, oracle AUC %.4f: differ by more than %.2f", e.ID, auc, oracle, aucTol)
 		}
 		if ece > eceMax {
 			t.Errorf("%s: ECE %.4f > %.2f", e.ID, ece, eceMax)
 		}
 	}
+}
+
+// inSampleAUC fits an elastic net (α = 0.5, λ = 1e-4, no calibration) on
+// outcome k's rows of co with the inputs of artifact a, and returns the
+// AUC of its predictions on those same rows.
+func inSampleAUC(t *testing.T, co *cohort.Cohort, k int, a *models.Artifact) float64 {
+	t.Helper()
+	cols := make([]string, len(a.Features))
+	for j, f := range a.Features {
+		cols[j] = f.Name
+	}
+	tab := defaultmodels.Table(co, k, cols)
+	lambda := 1e-4
+	fit, err := models.Train(context.Background(), tab, models.TrainSettings{Algorithm: models.ElasticNet, Alpha: 0.5,
+		Lambda: &lambda, Folds: 2, Calibration: models.CalibrationNone, Bootstrap: -1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := models.NewScorer(fit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]float64, len(tab.X))
+	for i, row := range tab.X {
+		pr, err := sc.Score(row, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p[i] = pr.Probability
+	}
+	auc, err := predictors.AUC(p, tab.Y, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return auc
 }
 
 // TestBuildReproducible builds a small recipe twice: the encoded artifacts
@@ -212,5 +272,5 @@ func ExampleList() {
 			fmt.Println(e.OutcomeID, e.Version)
 		}
 	}
-	// Output: odi_mcid15_12m 1.0.0
+	// Output: odi_mcid15_12m 1.1.0
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -189,4 +190,79 @@ func TestImagingIngestErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The whole imaging path on simulated data: `cohort --images` writes MRIs,
+// a manifest and ImagingStudy resources; `imaging ingest --manifest`
+// caches their imaging blocks; `features --ndjson --database` fills each
+// imaged patient's block from the cache through the FHIR ImagingStudy —
+// and it equals the block the simulator computed in memory, up to the
+// float32 storage of the NIfTI voxels.
+func TestCohortImagesIngestFeatures(t *testing.T) {
+	dir := t.TempDir()
+	sim := filepath.Join(dir, "sim")
+	db := filepath.Join(dir, "spinecast.db")
+	mustRun(t, "cohort", "--n", "20", "--seed", "5", "--out", sim, "--images")
+	var sum ingestSummary
+	if err := json.Unmarshal([]byte(mustRun(t, "imaging", "ingest", "--manifest", filepath.Join(sim, "images.csv"),
+		"--database", db, "--runtime", "go")), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Ingested == 0 {
+		t.Fatal("no simulated MRI in 20 patients")
+	}
+	out := filepath.Join(dir, "features.csv")
+	// An index date after every study: each imaged patient's study counts.
+	mustRun(t, "features", "--ndjson", sim, "--as-of", "2030-01-01", "--database", db, "--out", out)
+
+	reg := readCSV(t, filepath.Join(sim, "registry.csv"))
+	got := readCSV(t, out)
+	col := func(rows [][]string, name string) int {
+		for j, h := range rows[0] {
+			if h == name {
+				return j
+			}
+		}
+		t.Fatalf("no column %s", name)
+		return -1
+	}
+	byID := map[string][]string{}
+	for _, r := range got[1:] {
+		byID[r[0]] = r
+	}
+	// float32 voxels: the radiomics and the embedding move in the 7th
+	// significant digit; 1e-4 relative (plus 1e-6 absolute for values
+	// near 0) bounds that with room and still catches any other source.
+	const rel, abs = 1e-4, 1e-6
+	imaged, compared := 0, 0
+	for _, r := range reg[1:] {
+		id := r[0]
+		g, ok := byID[id]
+		if !ok {
+			t.Fatalf("patient %s missing from the features CSV", id)
+		}
+		if r[col(reg, "imaging_missing")] != g[col(got, "imaging_missing")] {
+			t.Errorf("%s: imaging_missing %s in the registry, %s through the cache", id, r[col(reg, "imaging_missing")], g[col(got, "imaging_missing")])
+			continue
+		}
+		if r[col(reg, "imaging_missing")] != "0" {
+			continue
+		}
+		imaged++
+		for _, name := range imaging.SchemaColumns() {
+			want, err1 := strconv.ParseFloat(r[col(reg, name)], 64)
+			have, err2 := strconv.ParseFloat(g[col(got, name)], 64)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("%s %s: %q vs %q", id, name, r[col(reg, name)], g[col(got, name)])
+			}
+			if math.Abs(have-want) > abs+rel*math.Abs(want) {
+				t.Errorf("%s %s: %v through the cache, %v in the registry", id, name, have, want)
+			}
+			compared++
+		}
+	}
+	if imaged != sum.Ingested || imaged == len(reg)-1 {
+		t.Errorf("%d imaged patients of %d in the registry, %d ingested (want some without an MRI too)", imaged, len(reg)-1, sum.Ingested)
+	}
+	t.Logf("%d imaged patients, %d imaging values compared", imaged, compared)
 }

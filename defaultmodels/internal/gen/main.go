@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spinecast/spinecast/cards"
@@ -115,7 +116,7 @@ func readBuilt(dir string) ([]defaultmodels.Built, error) {
 
 func writeCards(built []defaultmodels.Built, r defaultmodels.Recipe, cardDir string, start time.Time) error {
 	// Held-out registry: another seed.
-	held, err := cohort.Generate(r.HeldoutN, r.HeldoutSeed, nil)
+	held, err := r.Cohort(context.Background(), r.HeldoutN, r.HeldoutSeed)
 	if err != nil {
 		return err
 	}
@@ -167,6 +168,10 @@ func cardOptions(e defaultmodels.Entry, r defaultmodels.Recipe) cards.Options {
 		TrainingSource: fmt.Sprintf("simulated spine registry (package cohort, data-generating process in docs/cohort.md): spinecast cohort --n %d --seed %d", r.TrainN, r.TrainSeed),
 		TrainingDates:  "simulated index dates " + cohort.DefaultParams().IndexStart + " plus up to " + fmt.Sprint(cohort.DefaultParams().IndexDays) + " days",
 		Seed:           r.HeldoutSeed,
+	}
+	if slices.Contains(r.ImagingOutcomes, e.OutcomeID) {
+		o.TrainingSource += "; MRIs simulated for its patients (as by --images), the imaging block computed from them"
+		o.DataFile += "; MRIs simulated for its patients"
 	}
 	if e.OutcomeID == "tfesi_response_2m" {
 		o.Groups = []string{"dx_disc_herniation"}

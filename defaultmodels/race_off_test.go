@@ -1,0 +1,5 @@
+//go:build !race
+
+package defaultmodels_test
+
+const raceEnabled = false
