@@ -131,6 +131,14 @@ func newFakeFHIR(t *testing.T, mode string) *fakeFHIR {
 				http.Error(w, "not supported", http.StatusBadRequest)
 				return
 			}
+		case "slow-imaging": // ImagingStudy searches hang past the deadline
+			if r.URL.Path == "/ImagingStudy" {
+				select {
+				case <-time.After(3 * time.Second):
+				case <-r.Context().Done():
+				}
+				return
+			}
 		case "paged": // observations over two pages
 			if r.URL.Path == "/Observation" {
 				obs := observationsBundle(vertebralRow)
@@ -407,6 +415,14 @@ func TestCDSImagingPrefetchIsOptional(t *testing.T) {
 	resp, body = h.call("/cds-services/spine-surgery-outcomes", mustJSON(t, hookRequest("patient-view", pre, h.fhir.srv.URL)))
 	if resp.StatusCode != 200 || h.fhir.calls.Load() != 2 {
 		t.Errorf("ImagingStudy search failing: %d after %d calls: %s", resp.StatusCode, h.fhir.calls.Load(), body)
+	}
+	// A hanging ImagingStudy search gets half the deadline: the call still
+	// answers in time, without imaging.
+	h = newCDSHarness(t, "slow-imaging")
+	start := time.Now()
+	resp, body = h.call("/cds-services/spine-surgery-outcomes", mustJSON(t, hookRequest("patient-view", pre, h.fhir.srv.URL)))
+	if resp.StatusCode != 200 || time.Since(start) > 2*time.Second {
+		t.Errorf("ImagingStudy search hanging: %d after %v: %s", resp.StatusCode, time.Since(start), body)
 	}
 	// A required key still cannot be skipped.
 	delete(pre, "observations")

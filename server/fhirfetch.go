@@ -140,7 +140,18 @@ func (s *Server) fetchAll(ctx context.Context, c *fhir.Client, keys []string, hc
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			raw, err := c.Fetch(ctx, renderTemplate(prefetchTemplates[k], hc))
+			fctx := ctx
+			if optionalPrefetch[k] {
+				// An optional input may not hold up the call: half of the
+				// time left, so a slow server cannot push the required
+				// part past the deadline.
+				if dl, ok := ctx.Deadline(); ok {
+					var cancel context.CancelFunc
+					fctx, cancel = context.WithTimeout(ctx, time.Until(dl)/2)
+					defer cancel()
+				}
+			}
+			raw, err := c.Fetch(fctx, renderTemplate(prefetchTemplates[k], hc))
 			if err == nil {
 				if cerr := checkResource(raw, k); cerr != nil {
 					err = cerr

@@ -244,7 +244,10 @@ func mustDecode(tb testing.TB, b []byte, v any) {
 // whose code.text names a feature gives that feature its valueQuantity.
 type obsExtractor struct{}
 
-func (obsExtractor) Extract(_ context.Context, bundle []byte, _ time.Time) (*server.Vector, error) {
+func (obsExtractor) Extract(ctx context.Context, bundle []byte, _ time.Time) (*server.Vector, error) {
+	if err := ctx.Err(); err != nil { // as the real pipeline: no work past the deadline
+		return nil, err
+	}
 	var b struct {
 		ResourceType string `json:"resourceType"`
 		Entry        []struct {
