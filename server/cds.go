@@ -386,8 +386,8 @@ func (s *Server) card(p OutcomePrediction) Card {
 		}
 		d.WriteString("\n")
 	}
-	if n := len(p.Warnings); n > 0 {
-		fmt.Fprintf(&d, "Input warnings: %d (missing or out-of-range values; see the model card).\n\n", n)
+	if w := warningSummary(p.Warnings); w != "" {
+		d.WriteString(w)
 	}
 	fmt.Fprintf(&d, "Model %s (%s) version %s.\n\n> %s\n", p.Model.ID, p.Model.Algorithm, p.Model.Version, Notice)
 	cardURL := s.cfg.PublicURL + "/v1/models/" + p.Model.ID + "/card"
@@ -499,4 +499,46 @@ func (s *Server) cdsFeedback(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusOK)
+}
+
+// warningSummary tells the clinician, in a few lines, which inputs were
+// missing (and imputed) or out of the training range: features by name
+// (at most maxNamed per kind), the imaging block as one item. Never
+// values.
+func warningSummary(ws []Warning) string {
+	const maxNamed = 6
+	var missing, outOfRange []string
+	imaging := 0
+	for _, w := range ws {
+		switch w.Code {
+		case "missing-input":
+			if strings.HasPrefix(w.Feature, "img_") {
+				imaging++
+				continue
+			}
+			missing = append(missing, w.Feature)
+		case "out-of-range":
+			outOfRange = append(outOfRange, w.Feature)
+		}
+	}
+	list := func(names []string) string {
+		if len(names) > maxNamed {
+			return strings.Join(names[:maxNamed], ", ") + fmt.Sprintf(" and %d more", len(names)-maxNamed)
+		}
+		return strings.Join(names, ", ")
+	}
+	var b strings.Builder
+	if imaging > 0 {
+		missing = append([]string{fmt.Sprintf("imaging (no computed MRI features: %d inputs)", imaging)}, missing...)
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(&b, "Missing inputs, replaced by training medians: %s.\n\n", list(missing))
+	}
+	if len(outOfRange) > 0 {
+		fmt.Fprintf(&b, "Outside the training range: %s.\n\n", list(outOfRange))
+	}
+	if b.Len() > 0 {
+		b.WriteString("The model card describes the training data.\n\n")
+	}
+	return b.String()
 }

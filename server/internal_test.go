@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -86,3 +87,30 @@ func TestNumericDate(t *testing.T) {
 }
 
 func jsonNumber(s string) json.Number { return json.Number(s) }
+
+func TestWarningSummary(t *testing.T) {
+	if got := warningSummary(nil); got != "" {
+		t.Errorf("no warnings: %q", got)
+	}
+	var ws []Warning
+	for i := range 24 {
+		ws = append(ws, Warning{Code: "missing-input", Feature: fmt.Sprintf("img_emb_%02d", i)})
+	}
+	for _, f := range []string{"bmi", "asa_class", "odi_baseline", "odi_slope_30d", "eq5d_index_baseline", "smoking_current", "smoking_former", "promis_pf_baseline"} {
+		ws = append(ws, Warning{Code: "missing-input", Feature: f})
+	}
+	v := 1000.0
+	ws = append(ws, Warning{Code: "out-of-range", Feature: "pelvic_tilt", Value: &v}, Warning{Code: "unused-input", Feature: "x"})
+	got := warningSummary(ws)
+	for _, want := range []string{
+		"Missing inputs, replaced by training medians: imaging (no computed MRI features: 24 inputs), bmi, asa_class, odi_baseline, odi_slope_30d, eq5d_index_baseline and 3 more.",
+		"Outside the training range: pelvic_tilt.",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "1000") || strings.Contains(got, "img_emb") {
+		t.Errorf("summary shows values or imaging column names: %q", got)
+	}
+}
