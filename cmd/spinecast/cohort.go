@@ -58,8 +58,12 @@ func cohortCmd(e *env) *cobra.Command {
 			if err := co.WriteDir(out); err != nil {
 				return fmt.Errorf("cohort: %w", err)
 			}
+			types := len(cohort.ResourceTypes)
+			if co.HasImages() {
+				types++ // ImagingStudy
+			}
 			fmt.Fprintf(e.stderr, "simulated %d patients (seed %d): wrote %s, %s and the FHIR export (%d resource types) in %s\n",
-				n, seed, "registry.csv", "index_dates.csv", len(cohort.ResourceTypes), filepath.Clean(out))
+				n, seed, "registry.csv", "index_dates.csv", types, filepath.Clean(out))
 			if images {
 				mri := 0
 				for i := range co.Patients {
