@@ -13,11 +13,13 @@ import (
 // values from the subset tables and from Algorithm 2 (set by the task).
 const treeShapTableTol = 1e-12
 
-// tsRandomTree appends to tr a random subtree of depth ≤ maxDepth (leaf
-// probability 0.15 below the root) and returns its root. Features are drawn
-// with replacement from p, so they repeat along paths; covers are 1..50 at
-// the leaves and add up.
-func tsRandomTree(rng *rand.Rand, tr *Tree, p, depth, maxDepth int) uint32 {
+// RandomTestTree appends to tr a random subtree of depth ≤ maxDepth and
+// returns its root (for the tests of both test packages): below the root a
+// node is a leaf with probability leafP; leaves get a cover of 1..maxCover
+// and a value in [0, 1); an internal node's cover is the sum of its
+// children's and its value their cover-weighted mean. Features are drawn
+// with replacement from p, so they repeat along paths.
+func RandomTestTree(rng *rand.Rand, tr *Tree, p, depth, maxDepth int, leafP float64, maxCover int) uint32 {
 	k := uint32(len(tr.Feature))
 	tr.Feature = append(tr.Feature, -1)
 	tr.Threshold = append(tr.Threshold, 0)
@@ -25,15 +27,15 @@ func tsRandomTree(rng *rand.Rand, tr *Tree, p, depth, maxDepth int) uint32 {
 	tr.Right = append(tr.Right, 0)
 	tr.Value = append(tr.Value, 0)
 	tr.Cover = append(tr.Cover, 0)
-	if depth == maxDepth || (depth > 0 && rng.Float64() < 0.15) {
-		tr.Cover[k] = float64(1 + rng.IntN(50))
+	if depth == maxDepth || (depth > 0 && rng.Float64() < leafP) {
+		tr.Cover[k] = float64(1 + rng.IntN(maxCover))
 		tr.Value[k] = rng.Float64()
 		return k
 	}
 	tr.Feature[k] = int32(rng.IntN(p))
 	tr.Threshold[k] = rng.NormFloat64()
-	l := tsRandomTree(rng, tr, p, depth+1, maxDepth)
-	r := tsRandomTree(rng, tr, p, depth+1, maxDepth)
+	l := RandomTestTree(rng, tr, p, depth+1, maxDepth, leafP, maxCover)
+	r := RandomTestTree(rng, tr, p, depth+1, maxDepth, leafP, maxCover)
 	tr.Left[k], tr.Right[k] = l, r
 	tr.Cover[k] = tr.Cover[l] + tr.Cover[r]
 	tr.Value[k] = (tr.Cover[l]*tr.Value[l] + tr.Cover[r]*tr.Value[r]) / tr.Cover[k]
@@ -68,7 +70,7 @@ func TestTreeSHAPTablesMatchAlgorithm2(t *testing.T) {
 		maxDepth := 1 + trial%12
 		f := &Forest{NFeatures: p, Trees: make([]Tree, 1+rng.IntN(20))}
 		for ti := range f.Trees {
-			tsRandomTree(rng, &f.Trees[ti], p, 0, 1+rng.IntN(maxDepth))
+			RandomTestTree(rng, &f.Trees[ti], p, 0, 1+rng.IntN(maxDepth), 0.15, 50)
 		}
 		full := treeShapBuild(f.Trees, 2, 16, 1<<30)
 		total := 0

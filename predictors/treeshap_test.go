@@ -21,31 +21,10 @@ const (
 )
 
 // treeRandom appends a random subtree of depth ≤ maxDepth to tr and returns
-// the index of its root. Leaves get a random cover in 1..20 and value in
-// [0, 1); an internal node's cover is the sum of its children's and its
-// value their cover-weighted mean. Features are drawn with replacement, so
-// a feature often repeats along a path.
+// its root: predictors.RandomTestTree with leaf probability 0.2 and leaf
+// covers 1..20.
 func treeRandom(rng *rand.Rand, tr *predictors.Tree, p, depth, maxDepth int) uint32 {
-	k := uint32(len(tr.Feature))
-	tr.Feature = append(tr.Feature, -1)
-	tr.Threshold = append(tr.Threshold, 0)
-	tr.Left = append(tr.Left, 0)
-	tr.Right = append(tr.Right, 0)
-	tr.Value = append(tr.Value, 0)
-	tr.Cover = append(tr.Cover, 0)
-	if depth == maxDepth || (depth > 0 && rng.Float64() < 0.2) {
-		tr.Cover[k] = float64(1 + rng.IntN(20))
-		tr.Value[k] = rng.Float64()
-		return k
-	}
-	tr.Feature[k] = int32(rng.IntN(p))
-	tr.Threshold[k] = rng.NormFloat64()
-	l := treeRandom(rng, tr, p, depth+1, maxDepth)
-	r := treeRandom(rng, tr, p, depth+1, maxDepth)
-	tr.Left[k], tr.Right[k] = l, r
-	tr.Cover[k] = tr.Cover[l] + tr.Cover[r]
-	tr.Value[k] = (tr.Cover[l]*tr.Value[l] + tr.Cover[r]*tr.Value[r]) / tr.Cover[k]
-	return k
+	return predictors.RandomTestTree(rng, tr, p, depth, maxDepth, 0.2, 20)
 }
 
 // treeRepeats reports whether some root-to-leaf path of tr splits twice on

@@ -157,13 +157,7 @@ func TestImagingIngestErrors(t *testing.T) {
 	image, mask := writeEmbedInputs(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "x.db")
-	write := func(name, s string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, s string) string { return mustWrite(t, dir, name, s) }
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -73,7 +73,7 @@ func TestServeBackendServicesConfig(t *testing.T) {
 		"no key":                {func(c *serveConfig) { c.FHIRPrivateKey = "" }, "needs --fhir-server and --fhir-private-key"},
 		"no fhir server":        {func(c *serveConfig) { c.FHIRServer = "" }, "needs --fhir-server"},
 		"key file missing":      {func(c *serveConfig) { c.FHIRPrivateKey = filepath.Join(t.TempDir(), "none") }, "read --fhir-private-key"},
-		"not a JWK":             {func(c *serveConfig) { c.FHIRPrivateKey = writeFile(t, "k.jwk", "-----BEGIN NONSENSE") }, "not a JWK"},
+		"not a JWK":             {func(c *serveConfig) { c.FHIRPrivateKey = mustWrite(t, t.TempDir(), "k.jwk", "-----BEGIN NONSENSE") }, "not a JWK"},
 		"key without kid":       {func(c *serveConfig) { c.FHIRPrivateKey = writeJWK(t, false, jwa.ES384()) }, "no kid"},
 		"key alg ES256":         {func(c *serveConfig) { c.FHIRPrivateKey = writeJWK(t, true, jwa.ES256()) }, "want RS384 or ES384"},
 		"no discovery":          {func(c *serveConfig) { c.FHIRServer = disc.URL + "/other" }, "--fhir-token-url not given"},
@@ -87,13 +87,4 @@ func TestServeBackendServicesConfig(t *testing.T) {
 			}
 		})
 	}
-}
-
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
