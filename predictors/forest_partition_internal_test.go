@@ -1,0 +1,228 @@
+package predictors
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// TestForestPartitionKernel checks the vector kernel against its definition
+// on lists of every length up to 40 and a few longer ones: the indices whose
+// value is not greater than thr (ties, −0 against 0, −Inf, and values one
+// float64 step either side of thr included) come
+// first in their original order, the others follow them (in rounds of 16
+// from the back), and nothing is written past n.
+func TestForestPartitionKernel(t *testing.T) {
+	if !forestSIMD {
+		t.Skip("no AVX-512 on this machine: Predict uses the scalar descent, tested by TestForestPredictPathsAgree")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	const m = 500
+	const near = 0.1
+	col := make([]float64, m)
+	for i := range col {
+		switch i % 10 {
+		case 0:
+			col[i] = 0.25 // equal to thr
+		case 1:
+			col[i] = math.Copysign(0, -1)
+		case 2:
+			col[i] = math.Inf(-1 + 2*(i/10%2))
+		case 3:
+			col[i] = math.Nextafter(near, math.Inf(1))
+		case 4:
+			col[i] = math.Nextafter(near, math.Inf(-1))
+		case 5:
+			col[i] = near
+		default:
+			col[i] = rng.NormFloat64()
+		}
+	}
+
+	lengths := []int{0}
+	for n := 1; n <= 40; n++ {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 63, 64, 65, 255, 1000)
+	for _, thr := range []float64{0.25, 0, near, math.Inf(1), math.Inf(-1)} {
+		for _, n := range lengths {
+			src := make([]int32, n+1) // +1: a valid pointer for n = 0
+			for i := range src {
+				src[i] = int32(rng.IntN(m))
+			}
+			const guard = 17
+			dst := make([]int32, n+guard)
+			for i := range dst {
+				dst[i] = -1
+			}
+			l := forestPartitionAVX512(&src[0], n, &col[0], thr, &dst[0])
+			var wantL, wantR []int32
+			for _, r := range src[:n] {
+				if col[r] > thr {
+					wantR = append(wantR, r)
+				} else {
+					wantL = append(wantL, r)
+				}
+			}
+			if l != len(wantL) {
+				t.Fatalf("thr %v n %d: %d left, want %d", thr, n, l, len(wantL))
+			}
+			gotR := slices.Clone(dst[l:n])
+			slices.Sort(gotR)
+			slices.Sort(wantR)
+			if !slices.Equal(dst[:l], wantL) || !slices.Equal(gotR, wantR) {
+				t.Fatalf("thr %v n %d: left %v right %v, want %v and (in some order) %v", thr, n, dst[:l], dst[l:n], wantL, wantR)
+			}
+			for i := n; i < n+guard; i++ {
+				if dst[i] != -1 {
+					t.Fatalf("thr %v n %d: slot %d past the end written", thr, n, i)
+				}
+			}
+		}
+	}
+}
+
+// TestForestPartitionGo checks the short-list partition in Go the same
+// way (the right-hand indices come in reverse order there).
+func TestForestPartitionGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	col := []float64{-1, 0, 0.5, 0.5, 2, math.Inf(1), math.Copysign(0, -1)}
+	for n := range 20 {
+		src := make([]int32, n)
+		for i := range src {
+			src[i] = int32(rng.IntN(len(col)))
+		}
+		dst := make([]int32, n)
+		l := forestPartitionGo(src, col, 0.5, dst)
+		var wantL, wantR []int32
+		for _, r := range src {
+			if col[r] > 0.5 {
+				wantR = append(wantR, r)
+			} else {
+				wantL = append(wantL, r)
+			}
+		}
+		slices.Reverse(wantR)
+		if l != len(wantL) || !slices.Equal(dst[:l], wantL) || !slices.Equal(dst[l:], wantR) {
+			t.Fatalf("n %d: got %v (l %d), want %v | %v", n, dst, l, wantL, wantR)
+		}
+	}
+}
+
+// TestForestPredictPathsAgree scores random forests (root-only trees, deep
+// unbalanced ones, 1 to 60 features) on blocks of every awkward size, with
+// values equal to the thresholds and a float64 step away from them, through
+// both Predict paths (partitioning
+// where the machine has AVX-512, the row-by-row descent), with 1 and 3
+// workers and through a non-Dense matrix; every probability must equal
+// PredictOne's bit for bit.
+func TestForestPredictPathsAgree(t *testing.T) {
+	saved := forestSIMD
+	defer func() { forestSIMD = saved }()
+	paths := []bool{false}
+	if saved {
+		paths = append(paths, true)
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	for c := range 12 {
+		p := []int{1, 2, 7, 60}[c%4]
+		f := &Forest{NFeatures: p}
+		var thresholds []float64
+		for range 1 + rng.IntN(40) {
+			var tr Tree
+			RandomTestTree(rng, &tr, p, 0, rng.IntN(14), 0.15, 5)
+			f.Trees = append(f.Trees, tr)
+			for j, ft := range tr.Feature {
+				if ft >= 0 {
+					thresholds = append(thresholds, tr.Threshold[j])
+				}
+			}
+		}
+		f.packed = forestPackAll(f.Trees)
+		for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 33, 300, 2500} {
+			x := mat.NewDense(n, p, nil)
+			raw := x.RawMatrix().Data
+			for i := range raw {
+				if len(thresholds) > 0 && rng.IntN(3) == 0 {
+					// a tie (goes left) or a float64 step either side of a
+					// threshold
+					raw[i] = math.Nextafter(thresholds[rng.IntN(len(thresholds))], float64(rng.IntN(3)-1))
+				} else {
+					raw[i] = rng.NormFloat64()
+				}
+			}
+			want := make([]float64, n)
+			for i := range want {
+				v, err := f.PredictOne(x.RawRowView(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[i] = v
+			}
+			for _, simd := range paths {
+				forestSIMD = simd
+				for _, workers := range []int{1, 3} {
+					f.workers = workers
+					for _, m := range []mat.Matrix{x, x.T().T()} {
+						got, err := f.Predict(m, nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for i := range got {
+							if got[i] != want[i] {
+								t.Fatalf("case %d (p %d, %d trees), n %d, simd %v, %d workers, %T: row %d: Predict %v, PredictOne %v",
+									c, p, len(f.Trees), n, simd, workers, m, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkForestPredictPaths times both Predict paths on the 10,000-row
+// benchmark forest (500 fully grown trees, 50 features; see
+// BenchmarkForestPredict) as interleaved sub-benchmarks of one process.
+// With GOMAXPROCS=1 the cpu-ns/op is the path's own CPU time.
+func BenchmarkForestPredictPaths(b *testing.B) {
+	const n = 10000
+	rng := rand.New(rand.NewPCG(1, n))
+	x := mat.NewDense(n, 50, nil)
+	y := make([]bool, n)
+	for i := range n {
+		r := x.RawRowView(i)
+		for j := range r {
+			r[j] = rng.NormFloat64()
+		}
+		y[i] = rng.Float64() < Sigmoid(r[0]+r[1]-r[2]+0.5*r[3]*r[4])
+	}
+	f, err := FitForest(x, y, nil, &ForestSettings{Trees: 500, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	saved := forestSIMD
+	defer func() { forestSIMD = saved }()
+	dst := make([]float64, n)
+	for rep := range 3 {
+		for _, simd := range []bool{false, true} {
+			if simd && !saved {
+				continue
+			}
+			b.Run(fmt.Sprintf("rep=%d/simd=%v", rep, simd), func(b *testing.B) {
+				forestSIMD = simd
+				c0 := BenchCPUTime()
+				for b.Loop() {
+					if _, err := f.Predict(x, dst); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(BenchCPUTime()-c0)/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+}

@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package predictors
+
+// forestSIMD is false: this build has no vector kernel, and Predict uses
+// the scalar descent (forestPacked.addLeaves).
+var forestSIMD = false
+
+// forestPartitionAVX512 exists only in amd64 builds; Predict never calls it
+// when forestSIMD is false.
+func forestPartitionAVX512(src *int32, n int, col *float64, thr float64, dst *int32) (l int) {
+	panic("predictors: forestPartitionAVX512 called without AVX-512 support")
+}
