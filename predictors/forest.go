@@ -307,16 +307,20 @@ const (
 	forestBlockMax = 8192
 )
 
-// forestColumnBudget is the most bytes of one worker's column-major copy
-// of its block on the partitioning path (forest_partition.go): 8 MiB,
-// 20,971 rows of 50 features (16 rows at least, whatever the number of
-// features). Larger blocks share the per-node cost among more rows (10,000
+// forestPartBudget bounds the bytes of the rows of one worker's block on
+// the partitioning path (forest_partition.go): 8 MiB, 20,971 rows of 50
+// features (16 rows at least, whatever the number of features). Larger blocks share the per-node cost among more rows (10,000
 // rows × 500 trees: one block of 10,000 rows 1.4× faster than four of
-// 2,500), until the blocks' columns leave the cache (100,000 rows × 100
+// 2,500), until the blocks' rows leave the cache (100,000 rows × 100
 // fully grown trees, two workers on this 32 MiB-L3 machine: blocks of
-// 16,667 rows 536 ms of CPU, 10,000 rows 598, 25,000 rows 732, 50,000
-// rows 1,098), so Predict makes them as large as this allows.
-const forestColumnBudget = 8 << 20
+// 10,000 rows 523 ms of CPU, 16,667 rows 518, 25,000 rows 603, 50,000
+// rows 1,095), so Predict makes them as large as this allows.
+const forestPartBudget = 8 << 20
+
+// forestPartMaxOffset bounds the element offsets (row × stride) of a block
+// the partitioning kernel may read in place: its offsets are 32-bit. A
+// variable so that the tests can make Predict take the copying path.
+var forestPartMaxOffset int64 = 1 << 31
 
 // forestNode is a node packed for inference (16 bytes, children
 // adjacent). A leaf is marked by left == its own index and holds its value
@@ -475,9 +479,9 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 	p := f.NFeatures
 	var block int
 	if simd {
-		// as few blocks as the column buffer allows, the same number for
+		// as few blocks as forestPartBudget allows, the same number for
 		// every worker (the per-node cost is shared by a block's rows)
-		per := max(16, forestColumnBudget/(8*max(p, 1)))
+		per := max(16, forestPartBudget/(8*max(p, 1)))
 		nBlocks := workers * ((n + workers*per - 1) / (workers * per))
 		block = (n + nBlocks - 1) / nBlocks
 	} else {
@@ -487,6 +491,9 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 	nBlocks := (n + block - 1) / block
 	workers = min(workers, nBlocks)
 	dense, _ := x.(*mat.Dense)
+	// the partitioning kernel reads a Dense block where it is when its
+	// offsets (row × stride) fit in 32 bits, else a copy of it
+	inPlace := dense != nil && int64(block)*int64(dense.RawMatrix().Stride) < forestPartMaxOffset
 	var next atomic.Int64
 	var bad atomic.Bool
 	var wg sync.WaitGroup
@@ -495,13 +502,13 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 		go func() {
 			defer wg.Done()
 			var buf []float64
-			if dense == nil {
+			if dense == nil || (simd && !inPlace) {
 				buf = make([]float64, min(block, n)*p)
 			}
 			rows := make([][]float64, min(block, n))
 			var part *forestPartWork
 			if simd {
-				part = newForestPartWork(min(block, n), p)
+				part = newForestPartWork(min(block, n))
 			}
 			for {
 				b := int(next.Add(1) - 1)
@@ -511,9 +518,13 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 				lo, hi := b*block, min((b+1)*block, n)
 				for i := lo; i < hi; i++ {
 					var r []float64
-					if dense != nil {
+					switch {
+					case dense != nil && (!simd || inPlace):
 						r = dense.RawRowView(i)
-					} else {
+					case dense != nil:
+						r = buf[(i-lo)*p : (i-lo+1)*p]
+						copy(r, dense.RawRowView(i))
+					default:
 						r = buf[(i-lo)*p : (i-lo+1)*p]
 						for j := range r {
 							r[j] = x.At(i, j)
@@ -529,7 +540,12 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 				out := dst[lo:hi]
 				rs := rows[:hi-lo]
 				if simd {
-					part.load(rs, p)
+					if inPlace {
+						st := dense.RawMatrix().Stride
+						part.setBlock(dense.RawMatrix().Data[lo*st:], st, hi-lo)
+					} else {
+						part.setBlock(buf, p, hi-lo)
+					}
 					for t := range packed {
 						part.addLeaves(&packed[t], out)
 					}

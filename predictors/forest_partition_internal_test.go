@@ -11,7 +11,8 @@ import (
 )
 
 // TestForestPartitionKernel checks the vector kernel against its definition
-// on lists of every length up to 40 and a few longer ones: the indices whose
+// on lists of every length up to 40 and a few longer ones, for a feature
+// alone (stride 1) and the last of three: the indices whose
 // value is not greater than thr (ties, −0 against 0, −Inf, and values one
 // float64 step either side of thr included) come
 // first in their original order, the others follow them (in rounds of 16
@@ -48,38 +49,45 @@ func TestForestPartitionKernel(t *testing.T) {
 		lengths = append(lengths, n)
 	}
 	lengths = append(lengths, 63, 64, 65, 255, 1000)
-	for _, thr := range []float64{0.25, 0, near, math.Inf(1), math.Inf(-1)} {
-		for _, n := range lengths {
-			src := make([]int32, n+1) // +1: a valid pointer for n = 0
-			for i := range src {
-				src[i] = int32(rng.IntN(m))
-			}
-			const guard = 17
-			dst := make([]int32, n+guard)
-			for i := range dst {
-				dst[i] = -1
-			}
-			l := forestPartitionAVX512(&src[0], n, &col[0], thr, &dst[0])
-			var wantL, wantR []int32
-			for _, r := range src[:n] {
-				if col[r] > thr {
-					wantR = append(wantR, r)
-				} else {
-					wantL = append(wantL, r)
+	for _, stride := range []int{1, 3} {
+		// the values as the feature stride-1 of rows of stride values
+		xs := make([]float64, m*stride)
+		for r, v := range col {
+			xs[r*stride+stride-1] = v
+		}
+		for _, thr := range []float64{0.25, 0, near, math.Inf(1), math.Inf(-1)} {
+			for _, n := range lengths {
+				src := make([]int32, n+1) // +1: a valid pointer for n = 0
+				for i := range src {
+					src[i] = int32(rng.IntN(m))
 				}
-			}
-			if l != len(wantL) {
-				t.Fatalf("thr %v n %d: %d left, want %d", thr, n, l, len(wantL))
-			}
-			gotR := slices.Clone(dst[l:n])
-			slices.Sort(gotR)
-			slices.Sort(wantR)
-			if !slices.Equal(dst[:l], wantL) || !slices.Equal(gotR, wantR) {
-				t.Fatalf("thr %v n %d: left %v right %v, want %v and (in some order) %v", thr, n, dst[:l], dst[l:n], wantL, wantR)
-			}
-			for i := n; i < n+guard; i++ {
-				if dst[i] != -1 {
-					t.Fatalf("thr %v n %d: slot %d past the end written", thr, n, i)
+				const guard = 17
+				dst := make([]int32, n+guard)
+				for i := range dst {
+					dst[i] = -1
+				}
+				l := forestPartitionAVX512(&src[0], n, &xs[stride-1], thr, &dst[0], stride)
+				var wantL, wantR []int32
+				for _, r := range src[:n] {
+					if col[r] > thr {
+						wantR = append(wantR, r)
+					} else {
+						wantL = append(wantL, r)
+					}
+				}
+				if l != len(wantL) {
+					t.Fatalf("stride %d thr %v n %d: %d left, want %d", stride, thr, n, l, len(wantL))
+				}
+				gotR := slices.Clone(dst[l:n])
+				slices.Sort(gotR)
+				slices.Sort(wantR)
+				if !slices.Equal(dst[:l], wantL) || !slices.Equal(gotR, wantR) {
+					t.Fatalf("stride %d thr %v n %d: left %v right %v, want %v and (in some order) %v", stride, thr, n, dst[:l], dst[l:n], wantL, wantR)
+				}
+				for i := n; i < n+guard; i++ {
+					if dst[i] != -1 {
+						t.Fatalf("stride %d thr %v n %d: slot %d past the end written", stride, thr, n, i)
+					}
 				}
 			}
 		}
@@ -91,13 +99,17 @@ func TestForestPartitionKernel(t *testing.T) {
 func TestForestPartitionGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	col := []float64{-1, 0, 0.5, 0.5, 2, math.Inf(1), math.Copysign(0, -1)}
+	xs := make([]float64, 2*len(col)) // feature 1 of rows of two
+	for r, v := range col {
+		xs[2*r+1] = v
+	}
 	for n := range 20 {
 		src := make([]int32, n)
 		for i := range src {
 			src[i] = int32(rng.IntN(len(col)))
 		}
 		dst := make([]int32, n)
-		l := forestPartitionGo(src, col, 0.5, dst)
+		l := forestPartitionGo(src, xs[1:], 2, 0.5, dst)
 		var wantL, wantR []int32
 		for _, r := range src {
 			if col[r] > 0.5 {
@@ -114,31 +126,35 @@ func TestForestPartitionGo(t *testing.T) {
 }
 
 // TestForestPredictPathsAgree scores random forests (root-only trees, deep
-// unbalanced ones, 1 to 60 features) on blocks of every awkward size, with
-// values equal to the thresholds and a float64 step away from them, through
-// both Predict paths (partitioning
-// where the machine has AVX-512, the row-by-row descent), with 1 and 3
-// workers and through a non-Dense matrix; every probability must equal
-// PredictOne's bit for bit.
+// unbalanced ones, 1 to 60 features) on blocks of every awkward size, half
+// the values equal to a threshold of their feature or a float64 step from
+// one, through both Predict paths (partitioning where the machine has
+// AVX-512, reading a Dense block in place and from a copy; the row-by-row
+// walk), with 1 and 3 workers and through a non-Dense matrix; every
+// probability must equal PredictOne's bit for bit.
 func TestForestPredictPathsAgree(t *testing.T) {
-	saved := forestSIMD
-	defer func() { forestSIMD = saved }()
-	paths := []bool{false}
+	saved, savedMax := forestSIMD, forestPartMaxOffset
+	defer func() { forestSIMD, forestPartMaxOffset = saved, savedMax }()
+	type path struct {
+		simd bool
+		max  int64 // forestPartMaxOffset: 0 makes the kernel read a copy of a Dense block
+	}
+	paths := []path{{false, savedMax}}
 	if saved {
-		paths = append(paths, true)
+		paths = append(paths, path{true, savedMax}, path{true, 0})
 	}
 	rng := rand.New(rand.NewPCG(15, 16))
 	for c := range 12 {
 		p := []int{1, 2, 7, 60}[c%4]
 		f := &Forest{NFeatures: p}
-		var thresholds []float64
+		thresholds := make([][]float64, p) // per feature
 		for range 1 + rng.IntN(40) {
 			var tr Tree
 			RandomTestTree(rng, &tr, p, 0, rng.IntN(14), 0.15, 5)
 			f.Trees = append(f.Trees, tr)
 			for j, ft := range tr.Feature {
 				if ft >= 0 {
-					thresholds = append(thresholds, tr.Threshold[j])
+					thresholds[ft] = append(thresholds[ft], tr.Threshold[j])
 				}
 			}
 		}
@@ -147,10 +163,13 @@ func TestForestPredictPathsAgree(t *testing.T) {
 			x := mat.NewDense(n, p, nil)
 			raw := x.RawMatrix().Data
 			for i := range raw {
-				if len(thresholds) > 0 && rng.IntN(3) == 0 {
-					// a tie (goes left) or a float64 step either side of a
-					// threshold
-					raw[i] = math.Nextafter(thresholds[rng.IntN(len(thresholds))], float64(rng.IntN(3)-1))
+				if th := thresholds[i%p]; len(th) > 0 && rng.IntN(2) == 0 {
+					// a tie with a threshold of this feature (goes left) or
+					// a float64 step either side of one
+					raw[i] = th[rng.IntN(len(th))]
+					if rng.IntN(2) == 0 {
+						raw[i] = math.Nextafter(raw[i], float64(rng.IntN(2)*2-1))
+					}
 				} else {
 					raw[i] = rng.NormFloat64()
 				}
@@ -163,8 +182,8 @@ func TestForestPredictPathsAgree(t *testing.T) {
 				}
 				want[i] = v
 			}
-			for _, simd := range paths {
-				forestSIMD = simd
+			for _, pa := range paths {
+				forestSIMD, forestPartMaxOffset = pa.simd, pa.max
 				for _, workers := range []int{1, 3} {
 					f.workers = workers
 					for _, m := range []mat.Matrix{x, x.T().T()} {
@@ -174,8 +193,8 @@ func TestForestPredictPathsAgree(t *testing.T) {
 						}
 						for i := range got {
 							if got[i] != want[i] {
-								t.Fatalf("case %d (p %d, %d trees), n %d, simd %v, %d workers, %T: row %d: Predict %v, PredictOne %v",
-									c, p, len(f.Trees), n, simd, workers, m, i, got[i], want[i])
+								t.Fatalf("case %d (p %d, %d trees), n %d, path %+v, %d workers, %T: row %d: Predict %v, PredictOne %v",
+									c, p, len(f.Trees), n, pa, workers, m, i, got[i], want[i])
 							}
 						}
 					}

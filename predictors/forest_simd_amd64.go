@@ -9,13 +9,14 @@ import "golang.org/x/sys/cpu"
 // the operating system saves the zmm state), BMI2 (BZHI) and POPCNT.
 var forestSIMD = cpu.X86.HasAVX512F && cpu.X86.HasBMI2 && cpu.X86.HasPOPCNT
 
-// forestPartitionAVX512 splits the n row indices at src by the node test
-// col[r] > thr: those that fail it (go left) are written to dst[0:l] in the
-// order of src, those that pass it (go right) to dst[l:n], and l is
-// returned. The right-hand indices come in rounds of 16 from the back, so
-// their order is not that of src. Every index must lie inside col; dst
-// must have room for n indices and not overlap src. Implemented in
+// forestPartitionAVX512 splits the n row numbers at src by the node test
+// x[r*stride] > thr (x points at the node's feature in row 0): the rows
+// that fail it (go left) are written to dst[0:l] in the order of src,
+// those that pass it (go right) to dst[l:n], and l is returned. The
+// right-hand rows come in rounds of 16 from the back, so their order is
+// not that of src. Every r*stride must be below 2³¹ and inside x; dst must
+// have room for n row numbers and not overlap src. Implemented in
 // forest_simd_amd64.s; only to be called when forestSIMD.
 //
 //go:noescape
-func forestPartitionAVX512(src *int32, n int, col *float64, thr float64, dst *int32) (l int)
+func forestPartitionAVX512(src *int32, n int, x *float64, thr float64, dst *int32, stride int) (l int)
