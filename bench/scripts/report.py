@@ -133,6 +133,10 @@ def main():
                   f"{ours['enet_path_lambdas']} vs {g['enet_path_lambdas']}.")
             print(f"Elastic-net path fit, every repetition (s): ours {ours.get('enet_path_fit_all_s')}, "
                   f"glmnet {g.get('enet_path_fit_all_s')}")
+        sk = r.get("sklearn")
+        if ours.get("forest_predict_all_s") or (sk and sk.get("forest_predict_all_s")):
+            print(f"Forest batch predict, every repetition (s): ours {ours.get('forest_predict_all_s')}, "
+                  f"scikit-learn {sk.get('forest_predict_all_s') if sk else None}")
         if ours.get("forest_explain_max_additivity_error") is not None:
             print(f"Explanation additivity |base + Σφ − f(x)|, largest over the timed rows: elastic net "
                   f"{ours.get('enet_explain_max_additivity_error'):.1e} ({ours.get('enet_single_rows')} rows), forest "
