@@ -309,12 +309,13 @@ const (
 
 // forestPartBudget bounds the bytes of the rows of one worker's block on
 // the partitioning path (forest_partition.go): 8 MiB, 20,971 rows of 50
-// features (16 rows at least, whatever the number of features). Larger blocks share the per-node cost among more rows (10,000
-// rows × 500 trees: one block of 10,000 rows 1.4× faster than four of
-// 2,500), until the blocks' rows leave the cache (100,000 rows × 100
-// fully grown trees, two workers on this 32 MiB-L3 machine: blocks of
-// 10,000 rows 523 ms of CPU, 16,667 rows 518, 25,000 rows 603, 50,000
-// rows 1,095), so Predict makes them as large as this allows.
+// features (16 rows at least, whatever the number of features). Larger
+// blocks share the per-node cost among more rows (10,000 rows × 500
+// trees: one block of 10,000 rows 1.4× faster than four of 2,500), until
+// the blocks' rows leave the cache (100,000 rows × 100 fully grown trees,
+// two workers on this 32 MiB-L3 machine: blocks of 10,000 rows 523 ms of
+// CPU, 16,667 rows 518, 25,000 rows 603, 50,000 rows 1,095), so Predict
+// makes them as large as this allows.
 const forestPartBudget = 8 << 20
 
 // forestPartMaxOffset bounds the element offsets (row × stride) of a block
@@ -475,13 +476,15 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	simd := forestSIMD
 	p := f.NFeatures
+	// as few blocks as forestPartBudget allows on the partitioning path,
+	// the same number for every worker (the per-node cost is shared by a
+	// block's rows); its 32-bit offsets must reach every value of a copied
+	// block (only tens of millions of features would not fit)
+	per := max(16, forestPartBudget/(8*max(p, 1)))
+	simd := forestSIMD && int64(per)*int64(p) < 1<<31
 	var block int
 	if simd {
-		// as few blocks as forestPartBudget allows, the same number for
-		// every worker (the per-node cost is shared by a block's rows)
-		per := max(16, forestPartBudget/(8*max(p, 1)))
 		nBlocks := workers * ((n + workers*per - 1) / (workers * per))
 		block = (n + nBlocks - 1) / nBlocks
 	} else {

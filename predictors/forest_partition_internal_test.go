@@ -12,14 +12,14 @@ import (
 
 // TestForestPartitionKernel checks the vector kernel against its definition
 // on lists of every length up to 40 and a few longer ones, for a feature
-// alone (stride 1) and the last of three: the indices whose
-// value is not greater than thr (ties, −0 against 0, −Inf, and values one
-// float64 step either side of thr included) come
-// first in their original order, the others follow them (in rounds of 16
-// from the back), and nothing is written past n.
+// alone (stride 1) and the last of three: the rows whose value is not
+// greater than thr (ties, −0 against 0, −Inf, and values one float64 step
+// either side of thr included) come first in their original order, the
+// others follow them (in rounds of 16 from the back), and nothing is
+// written past n.
 func TestForestPartitionKernel(t *testing.T) {
 	if !forestSIMD {
-		t.Skip("no AVX-512 on this machine: Predict uses the scalar descent, tested by TestForestPredictPathsAgree")
+		t.Skip("no AVX-512 on this machine: Predict walks each row down each tree there, tested by TestForestPredictPathsAgree")
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	const m = 500
@@ -95,7 +95,7 @@ func TestForestPartitionKernel(t *testing.T) {
 }
 
 // TestForestPartitionGo checks the short-list partition in Go the same
-// way (the right-hand indices come in reverse order there).
+// way (the right-hand rows come in reverse order there).
 func TestForestPartitionGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	col := []float64{-1, 0, 0.5, 0.5, 2, math.Inf(1), math.Copysign(0, -1)}

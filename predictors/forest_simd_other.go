@@ -2,8 +2,8 @@
 
 package predictors
 
-// forestSIMD is false: this build has no vector kernel, and Predict uses
-// the scalar descent (forestPacked.addLeaves).
+// forestSIMD is false: this build has no vector kernel, and Predict walks
+// each row down each tree (forestPacked.addLeaves).
 var forestSIMD = false
 
 // forestPartitionAVX512 exists only in amd64 builds; Predict never calls it
