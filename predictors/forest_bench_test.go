@@ -2,7 +2,6 @@ package predictors_test
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"testing"
 
@@ -10,23 +9,6 @@ import (
 
 	"github.com/spinecast/spinecast/predictors"
 )
-
-// forestBenchData generates n rows of 50 standard-normal features with
-// P(y=1|x) = σ(x0 + x1 − x2 + 0.5·x3·x4), from a fixed seed.
-func forestBenchData(n int) (*mat.Dense, []bool) {
-	const p = 50
-	rng := rand.New(rand.NewPCG(1, uint64(n)))
-	x := mat.NewDense(n, p, nil)
-	y := make([]bool, n)
-	for i := range n {
-		r := x.RawRowView(i)
-		for j := range r {
-			r[j] = rng.NormFloat64()
-		}
-		y[i] = rng.Float64() < predictors.Sigmoid(r[0]+r[1]-r[2]+0.5*r[3]*r[4])
-	}
-	return x, y
-}
 
 // forestBenchCache keeps the forest fitted by the last BenchmarkForestFit
 // run of each size, so that BenchmarkForestPredict does not refit it.
@@ -36,7 +18,7 @@ func forestBenchForest(b *testing.B, n int) *predictors.Forest {
 	if f, ok := forestBenchCache.Load(n); ok {
 		return f.(*predictors.Forest)
 	}
-	x, y := forestBenchData(n)
+	x, y := predictors.ForestBenchData(n)
 	f, err := predictors.FitForest(x, y, nil, &predictors.ForestSettings{Trees: 500, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -50,7 +32,7 @@ func forestBenchForest(b *testing.B, n int) *predictors.Forest {
 func BenchmarkForestFit(b *testing.B) {
 	for _, n := range []int{10000, 100000} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			x, y := forestBenchData(n)
+			x, y := predictors.ForestBenchData(n)
 			b.ResetTimer()
 			for b.Loop() {
 				f, err := predictors.FitForest(x, y, nil, &predictors.ForestSettings{Trees: 500, Seed: 1})
@@ -69,7 +51,7 @@ func BenchmarkForestPredict(b *testing.B) {
 	for _, n := range []int{10000, 100000} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			f := forestBenchForest(b, n)
-			x, _ := forestBenchData(n)
+			x, _ := predictors.ForestBenchData(n)
 			dst := make([]float64, n)
 			b.ResetTimer()
 			c0 := predictors.BenchCPUTime()
@@ -172,7 +154,7 @@ func BenchmarkForestExplain(b *testing.B) {
 // MinLeaf 40) and 500 trees with MaxDepth 8, 10 and 12 (MinLeaf 1).
 func BenchmarkForestExplainDepth(b *testing.B) {
 	const n = 10000
-	x, y := forestBenchData(n)
+	x, y := predictors.ForestBenchData(n)
 	cases := []struct {
 		name string
 		set  predictors.ForestSettings
@@ -196,7 +178,7 @@ func BenchmarkForestExplainDepth(b *testing.B) {
 // BenchmarkForestPredict (MinLeaf 1: deep trees with about 1,200 leaves).
 func BenchmarkForestExplainLarge(b *testing.B) {
 	const n = 10000
-	x, _ := forestBenchData(n)
+	x, _ := predictors.ForestBenchData(n)
 	forestExplainBench(b, "10k/full", x, func() (*predictors.Forest, error) {
 		return forestBenchForest(b, n), nil
 	})

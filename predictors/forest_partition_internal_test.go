@@ -210,16 +210,7 @@ func TestForestPredictPathsAgree(t *testing.T) {
 // With GOMAXPROCS=1 the cpu-ns/op is the path's own CPU time.
 func BenchmarkForestPredictPaths(b *testing.B) {
 	const n = 10000
-	rng := rand.New(rand.NewPCG(1, n))
-	x := mat.NewDense(n, 50, nil)
-	y := make([]bool, n)
-	for i := range n {
-		r := x.RawRowView(i)
-		for j := range r {
-			r[j] = rng.NormFloat64()
-		}
-		y[i] = rng.Float64() < Sigmoid(r[0]+r[1]-r[2]+0.5*r[3]*r[4])
-	}
+	x, y := ForestBenchData(n)
 	f, err := FitForest(x, y, nil, &ForestSettings{Trees: 500, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -244,4 +235,22 @@ func BenchmarkForestPredictPaths(b *testing.B) {
 			})
 		}
 	}
+}
+
+// ForestBenchData generates n rows of 50 standard-normal features with
+// P(y=1|x) = σ(x0 + x1 − x2 + 0.5·x3·x4), from a fixed seed (for the
+// benchmarks of both test packages).
+func ForestBenchData(n int) (*mat.Dense, []bool) {
+	const p = 50
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	x := mat.NewDense(n, p, nil)
+	y := make([]bool, n)
+	for i := range n {
+		r := x.RawRowView(i)
+		for j := range r {
+			r[j] = rng.NormFloat64()
+		}
+		y[i] = rng.Float64() < Sigmoid(r[0]+r[1]-r[2]+0.5*r[3]*r[4])
+	}
+	return x, y
 }
