@@ -308,14 +308,16 @@ const (
 )
 
 // forestPartBudget bounds the bytes of the rows of one worker's block on
-// the partitioning path (forest_partition.go): 8 MiB, 20,971 rows of 50
-// features (16 rows at least, whatever the number of features). Larger
-// blocks share the per-node cost among more rows (10,000 rows × 500
-// trees: one block of 10,000 rows 1.4× faster than four of 2,500), until
-// the blocks' rows leave the cache (100,000 rows × 100 fully grown trees,
-// two workers on this 32 MiB-L3 machine: blocks of 10,000 rows 523 ms of
-// CPU, 16,667 rows 518, 25,000 rows 603, 50,000 rows 1,095), so Predict
-// makes them as large as this allows.
+// the partitioning path (forest_partition.go), counted as float64: 8 MiB,
+// 20,971 rows of 50 features (16 rows at least, whatever the number of
+// features), of which the kernel reads a 4 MiB float32 copy. Larger blocks
+// share the per-node cost among more rows (10,000 rows × 500 trees: one
+// block of 10,000 rows 1.4× faster than four of 2,500), until the blocks'
+// rows leave the cache (100,000 rows × 100 fully grown trees, two workers
+// on this 32 MiB-L3 machine, float64 rows: blocks of 10,000 rows 523 ms of
+// CPU, 16,667 rows 518, 25,000 rows 603, 50,000 rows 1,095; float32 rows,
+// one worker: 20,000-row blocks 431–461 ms, 33,334-row blocks 499–806), so
+// Predict makes them as large as this allows.
 const forestPartBudget = 8 << 20
 
 // forestPartMaxOffset bounds the element offsets (row × stride) of a block
@@ -511,7 +513,7 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 			rows := make([][]float64, min(block, n))
 			var part *forestPartWork
 			if simd {
-				part = newForestPartWork(min(block, n))
+				part = newForestPartWork(min(block, n), p)
 			}
 			for {
 				b := int(next.Add(1) - 1)

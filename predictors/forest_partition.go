@@ -13,17 +13,26 @@ package predictors
 // Each row still receives its trees' values in tree order, so the sums are
 // bit for bit those of Forest.predictRow.
 //
+// The rows are read as float32: setBlock rounds the block once, halving
+// the bytes the gathers pull through the cache, and a node test x > thr is
+// decided by float32(x) against float32(thr) whenever the two differ
+// (rounding is monotone), by the float64 value where they are equal — so
+// the result is exact, and the float64 rows are touched only for values
+// within a float32 rounding of a threshold.
+//
 // Measured on 2026-11-29 (CPU time per pass, AMD EPYC with AVX-512;
 // docs/decisions/0002-forest-scoring-avx512.md has the whole table): on
 // 10,000 rows × 500 fully grown trees of 50 features (mean leaf depth
 // 16.8) the row-by-row walk (forestPacked.addLeaves) took 203–230 ms on
-// one core, this path 109–117 ms, and with two workers 58–64 ms of wall
-// time against 111–127 ms. The same partition in plain Go was 173–201 ms
-// (its two stores to data-dependent addresses cost about 2.5 ns a row
-// here). The rows are read where they are (row-major): a column-major copy
-// of the block was 3–4 % faster on those 10,000 rows but 10–20 % slower on
-// 100,000 rows × 100 trees, whose deep subtrees read several features of
-// the same few rows.
+// one core, this path reading float64 rows 107–129 ms, reading float32
+// rows 103–106 ms; on 100,000 rows × 100 trees (23,600 nodes a tree) one
+// core took 513–625 ms reading float64 rows and 417–437 ms reading float32
+// rows. The same partition in plain Go was 173–201 ms at 10,000 rows (its
+// two stores to data-dependent addresses cost about 2.5 ns a row here).
+// The rows are read where they are in the block (row-major): a
+// column-major copy was slower on 100,000 rows, whose deep subtrees read
+// several features of the same few rows, also when used only for the
+// nodes holding an eighth or a quarter of the block or more (+5–10 %).
 
 // forestPartSmall is the list length below which a node splits its rows
 // in Go rather than in the vector kernel (4 and 8 measured equal within
@@ -41,6 +50,8 @@ type forestSegment struct {
 // forestPartWork is one Predict worker's scratch space for blocks of up to
 // len(buf[0]) rows.
 type forestPartWork struct {
+	x32    []float32 // the block rounded to float32: feature j of row i at x32[i*p+j]
+	p      int
 	x      []float64 // the block: feature j of row i at x[i*stride+j]
 	stride int
 	rows   int // rows in the block
@@ -49,16 +60,40 @@ type forestPartWork struct {
 }
 
 // newForestPartWork allocates the scratch space for blocks of up to block
-// rows.
-func newForestPartWork(block int) *forestPartWork {
-	return &forestPartWork{buf: [2][]int32{make([]int32, block), make([]int32, block)}}
+// rows of p features.
+func newForestPartWork(block, p int) *forestPartWork {
+	return &forestPartWork{
+		x32: make([]float32, block*p),
+		p:   p,
+		buf: [2][]int32{make([]int32, block), make([]int32, block)},
+	}
 }
 
-// setBlock makes the n rows at x (row i at x[i*stride:]) the block to
-// score; n ≤ len(w.buf[0]) and n·stride < 2³¹ (the kernel's offsets are
-// 32-bit).
+// setBlock makes the n rows of p features at x (row i at x[i*stride:])
+// the block to score and rounds them to float32; n ≤ len(w.buf[0]), and
+// n·stride and n·p < 2³¹ (the kernel's offsets are 32-bit).
 func (w *forestPartWork) setBlock(x []float64, stride, n int) {
 	w.x, w.stride, w.rows = x, stride, n
+	p := w.p
+	x32 := w.x32[:n*p]
+	for i := range n {
+		r, d := x[i*stride:i*stride+p], x32[i*p:(i+1)*p]
+		for j, v := range r {
+			d[j] = float32(v)
+		}
+	}
+}
+
+// forestGreater is the node test x > thr decided from the float32
+// roundings v = float32(x) and t32 = float32(thr) when they differ, from x
+// itself (*x64, read only then) when they are equal. Rounding to float32
+// is monotone: v > t32 implies x > thr, v < t32 implies x < thr.
+func forestGreater(v, t32 float32, x64 *float64, thr float64) uint32 {
+	g := forestB2u(v > t32)
+	if v == t32 {
+		g = forestB2u(*x64 > thr)
+	}
+	return g
 }
 
 // addLeaves adds to out[i] (len(out) = w.rows) the value of the leaf of pk
@@ -70,6 +105,7 @@ func (w *forestPartWork) addLeaves(pk *forestPacked, out []float64) {
 	}
 	nodes := pk.nodes
 	x, stride := w.x, w.stride
+	x32, p := w.x32, w.p
 	root := w.buf[0][:n]
 	for i := range root {
 		root[i] = int32(i)
@@ -89,17 +125,18 @@ func (w *forestPartWork) addLeaves(pk *forestPacked, out []float64) {
 			// both children are leaves: add their values without
 			// partitioning
 			vals := [2]float64{l.thr, r.thr}
-			col := x[nd.feat:]
+			col32, col, t32 := x32[nd.feat:], x[nd.feat:], float32(nd.thr)
 			for _, i := range src {
-				out[i] += vals[forestB2u(col[int(i)*stride] > nd.thr)]
+				out[i] += vals[forestGreater(col32[int(i)*p], t32, &col[int(i)*stride], nd.thr)]
 			}
 		} else {
 			dst := w.buf[(cur.depth+1)&1][cur.start:cur.end]
 			var k int
 			if len(src) >= forestPartSmall {
-				k = forestPartitionAVX512(&src[0], len(src), &x[nd.feat], nd.thr, &dst[0], stride)
+				k = forestPartitionAVX512(&src[0], len(src), &x32[nd.feat], float32(nd.thr), &dst[0], p,
+					&x[nd.feat], nd.thr, stride)
 			} else {
-				k = forestPartitionGo(src, x[nd.feat:], stride, nd.thr, dst)
+				k = forestPartitionGo(src, x32[nd.feat:], p, x[nd.feat:], stride, nd.thr, dst)
 			}
 			mid := cur.start + int32(k)
 			d := cur.depth + 1
@@ -126,13 +163,16 @@ func (w *forestPartWork) addLeaves(pk *forestPacked, out []float64) {
 // forestPartitionGo is forestPartitionAVX512 for short lists, in Go: the
 // rows i of src for which x[i*stride] > thr is not true go to the front of
 // dst (in order), the others to its back (in reverse order); it returns
-// their number. Every row number is written to both ends, one cursor
-// advancing, so the loop has no data-dependent branch.
-func forestPartitionGo(src []int32, x []float64, stride int, thr float64, dst []int32) int {
+// their number. The test is decided as in the kernel, from the float32
+// roundings x32[i*stride32] where they differ from float32(thr). Every row
+// number is written to both ends, one cursor advancing, so the loop has no
+// data-dependent branch but the rare equal rounding.
+func forestPartitionGo(src []int32, x32 []float32, stride32 int, x []float64, stride int, thr float64, dst []int32) int {
 	dst = dst[:len(src)]
+	t32 := float32(thr)
 	l, r := 0, len(src)-1
 	for _, i := range src {
-		g := int(forestB2u(x[int(i)*stride] > thr))
+		g := int(forestGreater(x32[int(i)*stride32], t32, &x[int(i)*stride], thr))
 		dst[l] = i
 		dst[r] = i
 		l += 1 - g

@@ -12,21 +12,22 @@ import (
 
 // TestForestPartitionKernel checks the vector kernel against its definition
 // on lists of every length up to 40 and a few longer ones, for a feature
-// alone (stride 1) and the last of three: the rows whose value is not
-// greater than thr (ties, −0 against 0, −Inf, and values one float64 step
-// either side of thr included) come first in their original order, the
-// others follow them (in rounds of 16 from the back), and nothing is
-// written past n.
+// alone (stride 1) and the last of three (of five in the float32 copy):
+// the rows whose value is not greater than thr (ties, −0 against 0, −Inf,
+// values one float64 step either side of thr and values a few float64
+// steps away that round to the same float32, values beyond float32's
+// range included) come first in their original order, the others follow
+// them (in rounds of 16 from the back), and nothing is written past n.
 func TestForestPartitionKernel(t *testing.T) {
 	if !forestSIMD {
 		t.Skip("no AVX-512 on this machine: Predict walks each row down each tree there, tested by TestForestPredictPathsAgree")
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	const m = 500
-	const near = 0.1
+	const near, huge = 0.1, 1e300
 	col := make([]float64, m)
 	for i := range col {
-		switch i % 10 {
+		switch i % 14 {
 		case 0:
 			col[i] = 0.25 // equal to thr
 		case 1:
@@ -39,6 +40,14 @@ func TestForestPartitionKernel(t *testing.T) {
 			col[i] = math.Nextafter(near, math.Inf(-1))
 		case 5:
 			col[i] = near
+		case 6:
+			col[i] = near * (1 + 1e-12) // float32(col[i]) == float32(near)
+		case 7:
+			col[i] = near * (1 - 1e-12)
+		case 8:
+			col[i] = huge * float64(1-2*(i/14%2)) // ±Inf in float32
+		case 9:
+			col[i] = math.Nextafter(huge, 0)
 		default:
 			col[i] = rng.NormFloat64()
 		}
@@ -50,12 +59,17 @@ func TestForestPartitionKernel(t *testing.T) {
 	}
 	lengths = append(lengths, 63, 64, 65, 255, 1000)
 	for _, stride := range []int{1, 3} {
-		// the values as the feature stride-1 of rows of stride values
+		// the values as the feature stride-1 of rows of stride values,
+		// their float32 roundings as the feature stride32-1 of rows of
+		// stride32 values
+		stride32 := stride + 2
 		xs := make([]float64, m*stride)
+		xs32 := make([]float32, m*stride32)
 		for r, v := range col {
 			xs[r*stride+stride-1] = v
+			xs32[r*stride32+stride32-1] = float32(v)
 		}
-		for _, thr := range []float64{0.25, 0, near, math.Inf(1), math.Inf(-1)} {
+		for _, thr := range []float64{0.25, 0, near, near * (1 + 1e-12), huge, math.Inf(1), math.Inf(-1)} {
 			for _, n := range lengths {
 				src := make([]int32, n+1) // +1: a valid pointer for n = 0
 				for i := range src {
@@ -66,7 +80,7 @@ func TestForestPartitionKernel(t *testing.T) {
 				for i := range dst {
 					dst[i] = -1
 				}
-				l := forestPartitionAVX512(&src[0], n, &xs[stride-1], thr, &dst[0], stride)
+				l := forestPartitionAVX512(&src[0], n, &xs32[stride32-1], float32(thr), &dst[0], stride32, &xs[stride-1], thr, stride)
 				var wantL, wantR []int32
 				for _, r := range src[:n] {
 					if col[r] > thr {
@@ -95,21 +109,26 @@ func TestForestPartitionKernel(t *testing.T) {
 }
 
 // TestForestPartitionGo checks the short-list partition in Go the same
-// way (the right-hand rows come in reverse order there).
+// way (the right-hand rows come in reverse order there), with values on
+// both sides of the threshold that round to its float32.
 func TestForestPartitionGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	col := []float64{-1, 0, 0.5, 0.5, 2, math.Inf(1), math.Copysign(0, -1)}
+	col := []float64{-1, 0, 0.5, 0.5, 2, math.Inf(1), math.Copysign(0, -1), 0.5 + 0x1p-40, 0.5 - 0x1p-40}
 	xs := make([]float64, 2*len(col)) // feature 1 of rows of two
 	for r, v := range col {
 		xs[2*r+1] = v
 	}
-	for n := range 20 {
+	for n := range 30 {
 		src := make([]int32, n)
 		for i := range src {
 			src[i] = int32(rng.IntN(len(col)))
 		}
 		dst := make([]int32, n)
-		l := forestPartitionGo(src, xs[1:], 2, 0.5, dst)
+		xs32 := make([]float32, len(xs))
+		for i, v := range xs {
+			xs32[i] = float32(v)
+		}
+		l := forestPartitionGo(src, xs32[1:], 2, xs[1:], 2, 0.5, dst)
 		var wantL, wantR []int32
 		for _, r := range src {
 			if col[r] > 0.5 {

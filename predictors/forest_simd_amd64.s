@@ -2,28 +2,56 @@
 
 #include "textflag.h"
 
-// func forestPartitionAVX512(src *int32, n int, x *float64, thr float64, dst *int32, stride int) (l int)
+// EXACT decides the undecided lanes K5 of the round in Z0 from their
+// float64 values: gathers x[row × stride] for them (Z28 stride, R13 x) and
+// adds to K6 those greater than Z30 (thr). Clobbers K2, K3, K4, Z9-Z12.
+#define EXACT \
+	VPMULLD Z28, Z0, Z9; \
+	KMOVW K5, K2; \
+	VPXORQ Z10, Z10, Z10; \
+	VGATHERDPD (R13)(Y9*8), K2, Z10; \
+	VEXTRACTI64X4 $1, Z9, Y11; \
+	KSHIFTRW $8, K5, K3; \
+	VPXORQ Z12, Z12, Z12; \
+	VGATHERDPD (R13)(Y11*8), K3, Z12; \
+	VCMPPD $0x1e, Z30, Z10, K2; \
+	VCMPPD $0x1e, Z30, Z12, K3; \
+	KUNPCKBW K2, K3, K4; \
+	KANDW K5, K4, K4; \
+	KORW K4, K6, K6
+
+// func forestPartitionAVX512(src *int32, n int, x32 *float32, thr32 float32, dst *int32, stride32 int, x *float64, thr float64, stride int) (l int)
 //
-// 16 row numbers per round: load them, multiply them by stride, gather
-// the rows' values from x (two gathers of 8 float64), compare with thr
-// (greater, ordered, quiet) and compress the failing row numbers to the
-// front of dst, the passing ones to its back. The left ones are stored as
-// a whole vector (the slots past them are free: at least 16 row numbers
-// remain to be placed before a full round), the right ones under a mask
-// of their count, below those placed before; the final partial round
-// loads, gathers and stores under masks.
+// 16 row numbers per round: load them, multiply them by stride32, gather
+// the rows' float32 values from x32 (one gather of 16), compare with
+// thr32 (greater, ordered, quiet) and compress the failing row numbers to
+// the front of dst, the passing ones to its back. Lanes whose float32
+// value equals thr32 are undecided (rounding to float32 is monotone, so
+// greater and less are exact, equal is not): in a round that has any, the
+// float64 values of those lanes are gathered from x (offsets row ×
+// stride) and compared with thr. The left ones are stored as a whole
+// vector (the slots past them are free: at least 16 row numbers remain to
+// be placed before a full round), the right ones under a mask of their
+// count, below those placed before; the final partial round loads,
+// gathers and stores under masks.
 //
-// Registers: SI src, CX row numbers to do, R8 x, Z31 thr, Z29 stride, DI
-// dst, R9 next left slot, R10 next right slot (counting down), R11 all
-// ones (for BZHI), K1 lanes in use, Z8 element offsets.
-TEXT ·forestPartitionAVX512(SB), NOSPLIT, $0-56
+// Registers: SI src, CX row numbers to do, R8 x32, Z31 thr32, Z29
+// stride32, R13 x, Z30 thr, Z28 stride, DI dst, R9 next left slot, R10
+// next right slot (counting down), R11 all ones (for BZHI), K1 lanes in
+// use, Z0 row numbers, Z8 float32 offsets, K6 lanes going right, K5
+// undecided lanes.
+TEXT ·forestPartitionAVX512(SB), NOSPLIT, $0-80
 	MOVQ src+0(FP), SI
 	MOVQ n+8(FP), CX
-	MOVQ x+16(FP), R8
-	VBROADCASTSD thr+24(FP), Z31
+	MOVQ x32+16(FP), R8
+	VBROADCASTSS thr32+24(FP), Z31
 	MOVQ dst+32(FP), DI
-	MOVQ stride+40(FP), DX
+	MOVQ stride32+40(FP), DX
 	VPBROADCASTD DX, Z29
+	MOVQ x+48(FP), R13
+	VBROADCASTSD thr+56(FP), Z30
+	MOVQ stride+64(FP), DX
+	VPBROADCASTD DX, Z28
 	XORQ R9, R9
 	LEAQ -1(CX), R10
 	MOVL $-1, R11
@@ -36,14 +64,13 @@ full:
 	VPMULLD Z29, Z0, Z8
 	KMOVW K1, K2
 	VPXORQ Z1, Z1, Z1
-	VGATHERDPD (R8)(Y8*8), K2, Z1     // values of lanes 0-7
-	VEXTRACTI64X4 $1, Z8, Y3
-	KMOVW K1, K3
-	VPXORQ Z2, Z2, Z2
-	VGATHERDPD (R8)(Y3*8), K3, Z2     // values of lanes 8-15
-	VCMPPD $0x1e, Z31, Z1, K4         // GT_OQ: value > thr
-	VCMPPD $0x1e, Z31, Z2, K5
-	KUNPCKBW K4, K5, K6               // K6: lanes going right
+	VGATHERDPS (R8)(Z8*4), K2, Z1
+	VCMPPS $0x1e, Z31, Z1, K6         // GT_OQ: value > thr32, so x > thr
+	VCMPPS $0x00, Z31, Z1, K5         // EQ_OQ: undecided
+	KORTESTW K5, K5
+	JNZ  fullexact
+
+fullsplit:
 	KNOTW K6, K7                      // K7: lanes going left
 	VPCOMPRESSD Z0, K7, Z4
 	VPCOMPRESSD Z0, K6, Z5
@@ -61,6 +88,10 @@ full:
 	SUBQ $16, CX
 	JMP  full
 
+fullexact:
+	EXACT
+	JMP  fullsplit
+
 tail:
 	TESTQ CX, CX
 	JLE   done
@@ -70,15 +101,16 @@ tail:
 	VPMULLD Z29, Z0, Z8
 	KMOVW K1, K2
 	VPXORQ Z1, Z1, Z1
-	VGATHERDPD (R8)(Y8*8), K2, Z1
-	VEXTRACTI64X4 $1, Z8, Y3
-	KSHIFTRW $8, K1, K3
-	VPXORQ Z2, Z2, Z2
-	VGATHERDPD (R8)(Y3*8), K3, Z2
-	VCMPPD $0x1e, Z31, Z1, K4
-	VCMPPD $0x1e, Z31, Z2, K5
-	KUNPCKBW K4, K5, K6
+	VGATHERDPS (R8)(Z8*4), K2, Z1
+	VCMPPS $0x1e, Z31, Z1, K6
 	KANDW K1, K6, K6
+	VCMPPS $0x00, Z31, Z1, K5
+	KANDW K1, K5, K5
+	KORTESTW K5, K5
+	JZ   tailsplit
+	EXACT
+
+tailsplit:
 	KANDNW K1, K6, K7
 	VPCOMPRESSD Z0, K7, Z4
 	KMOVW K7, DX
@@ -96,6 +128,6 @@ tail:
 	VMOVDQU32 Z5, K3, 4(DI)(R10*4)
 
 done:
-	MOVQ R9, l+48(FP)
+	MOVQ R9, l+72(FP)
 	VZEROUPPER
 	RET
