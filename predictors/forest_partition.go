@@ -84,18 +84,6 @@ func (w *forestPartWork) setBlock(x []float64, stride, n int) {
 	}
 }
 
-// forestGreater is the node test x > thr decided from the float32
-// roundings v = float32(x) and t32 = float32(thr) when they differ, from x
-// itself (*x64, read only then) when they are equal. Rounding to float32
-// is monotone: v > t32 implies x > thr, v < t32 implies x < thr.
-func forestGreater(v, t32 float32, x64 *float64, thr float64) uint32 {
-	g := forestB2u(v > t32)
-	if v == t32 {
-		g = forestB2u(*x64 > thr)
-	}
-	return g
-}
-
 // addLeaves adds to out[i] (len(out) = w.rows) the value of the leaf of pk
 // that row i of the block reaches.
 func (w *forestPartWork) addLeaves(pk *forestPacked, out []float64) {
@@ -127,7 +115,12 @@ func (w *forestPartWork) addLeaves(pk *forestPacked, out []float64) {
 			vals := [2]float64{l.thr, r.thr}
 			col32, col, t32 := x32[nd.feat:], x[nd.feat:], float32(nd.thr)
 			for _, i := range src {
-				out[i] += vals[forestGreater(col32[int(i)*p], t32, &col[int(i)*stride], nd.thr)]
+				v := col32[int(i)*p]
+				g := forestB2u(v > t32)
+				if v == t32 { // undecided in float32 (see the top of this file)
+					g = forestB2u(col[int(i)*stride] > nd.thr)
+				}
+				out[i] += vals[g]
 			}
 		} else {
 			dst := w.buf[(cur.depth+1)&1][cur.start:cur.end]
@@ -172,7 +165,11 @@ func forestPartitionGo(src []int32, x32 []float32, stride32 int, x []float64, st
 	t32 := float32(thr)
 	l, r := 0, len(src)-1
 	for _, i := range src {
-		g := int(forestGreater(x32[int(i)*stride32], t32, &x[int(i)*stride], thr))
+		v := x32[int(i)*stride32]
+		g := int(forestB2u(v > t32))
+		if v == t32 { // undecided in float32 (see the top of this file)
+			g = int(forestB2u(x[int(i)*stride] > thr))
+		}
 		dst[l] = i
 		dst[r] = i
 		l += 1 - g
