@@ -53,12 +53,13 @@
 // row × stride) and compared with thr (EXACT).
 //
 // While 64 or more row numbers remain, four rounds go together (loop
-// quad): their four gathers are issued back to back, so that their
-// memory latencies overlap (measured on 2026-11-29, 100,000 rows × 100
-// trees, one core: 409–422 ms with one round at a time, 391–406 with two,
-// 378–390 with four). Four rounds with an undecided lane anywhere are
-// done again one round at a time (loop full), which decides them. The
-// final partial round loads, gathers and stores under masks.
+// quad), then two while 32 remain (loop pair): their gathers are issued
+// back to back, so that their memory latencies overlap (measured on
+// 2026-11-29, 100,000 rows × 100 trees, one core: 409–422 ms with one
+// round at a time, 391–406 with two, 378–390 with four, 374–385 with four
+// then two; eight were no better than four). Rounds with an undecided lane
+// anywhere are done again one round at a time (loop full), which decides
+// them. The final partial round loads, gathers and stores under masks.
 //
 // Registers: SI src, CX row numbers to do, R8 x32, Z31 thr32, Z29
 // stride32, R13 x, Z30 thr, Z28 stride, DI dst, R9 next left slot, R10
@@ -84,7 +85,7 @@ TEXT ·forestPartitionAVX512(SB), NOSPLIT, $0-80
 
 quad:
 	CMPQ CX, $64
-	JLT  full
+	JLT  pair
 	VMOVDQU32 0(SI), Z0               // row numbers of the four rounds: Z0, Z20, Z23, Z26
 	VMOVDQU32 64(SI), Z20
 	VMOVDQU32 128(SI), Z23
@@ -124,6 +125,31 @@ quad:
 	ADDQ $256, SI
 	SUBQ $64, CX
 	JMP  quad
+
+pair:
+	CMPQ CX, $32
+	JLT  full
+	VMOVDQU32 0(SI), Z0
+	VMOVDQU32 64(SI), Z20
+	VPMULLD Z29, Z0, Z8
+	VPMULLD Z29, Z20, Z21
+	KMOVW K1, K2
+	VPXORQ Z1, Z1, Z1
+	KMOVW K1, K3
+	VPXORQ Z22, Z22, Z22
+	VGATHERDPS (R8)(Z8*4), K2, Z1
+	VGATHERDPS (R8)(Z21*4), K3, Z22
+	VCMPPS $0x00, Z31, Z1, K2
+	VCMPPS $0x00, Z31, Z22, K3
+	KORTESTW K2, K3
+	JNZ  full
+	VCMPPS $0x1e, Z31, Z1, K6
+	VCMPPS $0x1e, Z31, Z22, K3
+	SPLIT(Z0, K6)
+	SPLIT(Z20, K3)
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  pair
 
 full:
 	CMPQ CX, $16
