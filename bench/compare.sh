@@ -25,6 +25,8 @@
 set -uo pipefail
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
+# a relative RESULTS is relative to where the script was started from
+case ${RESULTS:-} in '' | /*) ;; *) RESULTS=$PWD/$RESULTS ;; esac
 cd "$BENCH"
 SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(10000 100000)
