@@ -315,9 +315,11 @@ const (
 // block of 10,000 rows 1.4× faster than four of 2,500), until the blocks'
 // rows leave the cache (100,000 rows × 100 fully grown trees, two workers
 // on this 32 MiB-L3 machine, float64 rows: blocks of 10,000 rows 523 ms of
-// CPU, 16,667 rows 518, 25,000 rows 603, 50,000 rows 1,095; float32 rows,
-// one worker: 20,000-row blocks 431–461 ms, 33,334-row blocks 499–806), so
-// Predict makes them as large as this allows.
+// CPU, 16,667 rows 518, 25,000 rows 603, 50,000 rows 1,095; float32 rows
+// (one gather a round), one worker: budgets of 3, 4, 6 MiB 542–550,
+// 490–502, 442–464 ms, 8, 10, 14 MiB within noise of each other
+// (399–443 ms), 20 and 40 MiB 467–593 and 877–987 ms), so Predict makes
+// them as large as this allows.
 const forestPartBudget = 8 << 20
 
 // forestPartMaxOffset bounds the element offsets (row × stride) of a block
