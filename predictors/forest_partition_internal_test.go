@@ -115,8 +115,10 @@ func TestForestPartitionGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	col := []float64{-1, 0, 0.5, 0.5, 2, math.Inf(1), math.Copysign(0, -1), 0.5 + 0x1p-40, 0.5 - 0x1p-40}
 	xs := make([]float64, 2*len(col)) // feature 1 of rows of two
+	xs32 := make([]float32, len(xs))
 	for r, v := range col {
 		xs[2*r+1] = v
+		xs32[2*r+1] = float32(v)
 	}
 	for n := range 30 {
 		src := make([]int32, n)
@@ -124,10 +126,6 @@ func TestForestPartitionGo(t *testing.T) {
 			src[i] = int32(rng.IntN(len(col)))
 		}
 		dst := make([]int32, n)
-		xs32 := make([]float32, len(xs))
-		for i, v := range xs {
-			xs32[i] = float32(v)
-		}
 		l := forestPartitionGo(src, xs32[1:], 2, xs[1:], 2, 0.5, dst)
 		var wantL, wantR []int32
 		for _, r := range src {
