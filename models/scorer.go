@@ -95,15 +95,11 @@ func (s *Scorer) Score(raw []float64, explain bool) (*Prediction, error) {
 			k++
 		}
 	}
-	raw0, err := predictOne(s.m, in)
+	raw0, lo, hi, err := s.predictInterval(in)
 	if err != nil {
 		return nil, err
 	}
 	p.Raw = raw0
-	lo, hi, err := s.interval(in, raw0)
-	if err != nil {
-		return nil, err
-	}
 	// Both intervals contain the point estimate by construction; the guard
 	// only absorbs rounding in logit/sigmoid round trips near 0 and 1.
 	lo, hi = math.Min(lo, raw0), math.Max(hi, raw0)
@@ -161,8 +157,9 @@ func (s *Scorer) calibrate(p float64) float64 {
 	return p
 }
 
-// interval returns the 95 % interval of the raw (uncalibrated) probability;
-// the calibrated interval is its image under the monotone calibrator.
+// predictInterval returns the raw (uncalibrated) probability of the model
+// inputs in and its 95 % interval; the calibrated interval is the image of
+// that interval under the monotone calibrator.
 //   - bootstrap (elastic net, MLP): logit(raw) ± z·SD_b(logit p*_b), where
 //     p*_b are the predictions of the models refitted on B bootstrap
 //     resamples (a normal-approximation bootstrap interval on the logit
@@ -173,33 +170,41 @@ func (s *Scorer) calibrate(p float64) float64 {
 //     It under-covers: in simulation it covered E[p(x)] 83 % of the time
 //     for a nominal 95 %.
 //
-// Neither includes the calibrator's own estimation error.
-func (s *Scorer) interval(in []float64, raw float64) (lo, hi float64, err error) {
+// Neither includes the calibrator's own estimation error. For the forest
+// the probability comes from the same walk down the trees as the variance
+// (ForestIJ.Interval; equal bit for bit to PredictOne's), so each tree is
+// walked once a row instead of three times: `spinecast score` of 10,000
+// rows with a 500-tree forest grown on 10,000 rows took 7.1–7.8 s before,
+// 3.6–4.3 s after (2 cores, 2026-11-29, output byte for byte the same).
+func (s *Scorer) predictInterval(in []float64) (raw, lo, hi float64, err error) {
 	u := s.a.Uncertainty
+	if u.Method == "infinitesimal-jackknife" {
+		if u.ForestIJ == nil || s.a.Model.Forest == nil {
+			return 0, 0, 0, fmt.Errorf("infinitesimal jackknife without a forest")
+		}
+		return u.ForestIJ.Interval(s.a.Model.Forest, in)
+	}
+	if raw, err = predictOne(s.m, in); err != nil {
+		return 0, 0, 0, err
+	}
 	switch u.Method {
 	case "none", "":
-		return raw, raw, nil
-	case "infinitesimal-jackknife":
-		if u.ForestIJ == nil || s.a.Model.Forest == nil {
-			return 0, 0, fmt.Errorf("infinitesimal jackknife without a forest")
-		}
-		_, lo, hi, err := u.ForestIJ.Interval(s.a.Model.Forest, in)
-		return lo, hi, err
+		return raw, raw, raw, nil
 	case "bootstrap":
 		if len(s.reps) < 2 {
-			return 0, 0, fmt.Errorf("bootstrap uncertainty with %d replicates", len(s.reps))
+			return 0, 0, 0, fmt.Errorf("bootstrap uncertainty with %d replicates", len(s.reps))
 		}
 		l := make([]float64, len(s.reps))
 		for i, r := range s.reps {
 			q, err := predictOne(r, in)
 			if err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 			l[i] = predictors.Logit(q)
 		}
 		sd := stat.StdDev(l, nil)
 		c := predictors.Logit(raw)
-		return predictors.Sigmoid(c - z95*sd), predictors.Sigmoid(c + z95*sd), nil
+		return raw, predictors.Sigmoid(c - z95*sd), predictors.Sigmoid(c + z95*sd), nil
 	}
-	return 0, 0, fmt.Errorf("unknown uncertainty method %q", u.Method)
+	return 0, 0, 0, fmt.Errorf("unknown uncertainty method %q", u.Method)
 }

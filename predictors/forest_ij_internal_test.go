@@ -10,7 +10,8 @@ import (
 
 // TestForestIJGramEqualsDefinition compares ForestIJ.Variance with the
 // definition V_IJ = Σ_i Cov_b(N_bi, t_b(x))², bias-corrected, computed
-// directly from the bootstrap counts.
+// directly from the bootstrap counts, and the probability Interval returns
+// with PredictOne's.
 func TestForestIJGramEqualsDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	n, p, b := 120, 4, 60
@@ -66,6 +67,21 @@ func TestForestIJGramEqualsDefinition(t *testing.T) {
 		}
 		if math.Abs(got-want) > 1e-12*math.Max(1, want) {
 			t.Fatalf("row %d: Variance = %.15g, definition %.15g", r, got, want)
+		}
+		// Interval's probability is PredictOne's, bit for bit, from the
+		// packed trees and from the trees as built by hand
+		for _, g := range []*Forest{f, {NFeatures: f.NFeatures, Trees: f.Trees}} {
+			pr, err := g.PredictOne(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pi, lo, hi, err := ij.Interval(g, row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pi != pr || !(lo <= pi && pi <= hi) {
+				t.Fatalf("row %d (packed %v): Interval %v [%v, %v], PredictOne %v", r, len(g.packed) > 0, pi, lo, hi, pr)
+			}
 		}
 	}
 	if corrected == 0 {
