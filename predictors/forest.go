@@ -410,11 +410,11 @@ func (pk *forestPacked) leaf(x []float64) float64 {
 // under the same harness, so Predict keeps it.
 const forestLanes = 8
 
-// addLeaves adds to out[i] the value of the leaf that rows[i] reaches. Up
-// to forestLanes rows descend at once, one level per round, so that their
-// memory latencies overlap; a lane whose row reaches its leaf takes the
-// next row at once.
-func (pk *forestPacked) addLeaves(rows [][]float64, out []float64) {
+// addLeaves adds to out[i·stride+off] the value of the leaf that rows[i]
+// reaches. Up to forestLanes rows descend at once, one level per round, so
+// that their memory latencies overlap; a lane whose row reaches its leaf
+// takes the next row at once.
+func (pk *forestPacked) addLeaves(rows [][]float64, out []float64, stride, off int) {
 	nodes := pk.nodes
 	var k [forestLanes]uint32
 	var row [forestLanes][]float64
@@ -439,7 +439,7 @@ func (pk *forestPacked) addLeaves(rows [][]float64, out []float64) {
 				k[l] = nd.left + forestB2u(row[l][nd.feat] > nd.thr)
 				continue
 			}
-			out[at[l]] += nd.thr
+			out[at[l]*stride+off] += nd.thr
 			k[l] = 0
 			if next < len(rows) {
 				row[l], at[l] = rows[next], next
@@ -471,11 +471,46 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 	if len(f.Trees) == 0 {
 		return nil, errors.New("forest predict: the forest has no trees")
 	}
+	if err := f.scoreRows(x, dst, false); err != nil {
+		return nil, fmt.Errorf("forest predict: %w", err)
+	}
+	return dst, nil
+}
+
+// treeValues returns every tree's value at every row of x: tree t at row i
+// in dst[i·B+t] (B trees; dst allocated when nil), each the value
+// PredictOne's walk reaches, by the same paths as Predict.
+func (f *Forest) treeValues(x mat.Matrix, dst []float64) ([]float64, error) {
+	r, c := x.Dims()
+	if c != f.NFeatures {
+		return nil, fmt.Errorf("%w: got %d columns, the model has %d", ErrFeatureCount, c, f.NFeatures)
+	}
+	if len(f.Trees) == 0 {
+		return nil, errors.New("the forest has no trees")
+	}
+	if dst == nil {
+		dst = make([]float64, r*len(f.Trees))
+	}
+	if len(dst) != r*len(f.Trees) {
+		panic(fmt.Sprintf("predictors: dst has length %d for %d rows × %d trees", len(dst), r, len(f.Trees)))
+	}
+	if err := f.scoreRows(x, dst, true); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// scoreRows is Predict (perTree false: dst[i] the forest's probability at
+// row i) and treeValues (perTree true: dst[i·B+t] tree t's value) after
+// their checks. It returns ErrNotFinite (wrapped) for a row with NaN or
+// Inf, dst then partly written.
+func (f *Forest) scoreRows(x mat.Matrix, dst []float64, perTree bool) error {
 	packed := f.packed
 	if len(packed) != len(f.Trees) {
 		packed = forestPackAll(f.Trees)
 	}
-	n := len(dst)
+	n, _ := x.Dims()
+	nt := len(packed)
 	workers := f.workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -542,9 +577,13 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 						return
 					}
 					rows[i-lo] = r
-					dst[i] = 0
 				}
-				out := dst[lo:hi]
+				// the sums, or tree t's values at stride nt from offset t
+				out, stride := dst[lo:hi], 1
+				if perTree {
+					out, stride = dst[lo*nt:hi*nt], nt
+				}
+				clear(out)
 				rs := rows[:hi-lo]
 				if simd {
 					if inPlace {
@@ -553,17 +592,23 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 					} else {
 						part.setBlock(buf, p, hi-lo)
 					}
-					for t := range packed {
-						part.addLeaves(&packed[t], out)
+				}
+				for t := range packed {
+					off := 0
+					if perTree {
+						off = t
 					}
-				} else {
-					for t := range packed {
-						packed[t].addLeaves(rs, out)
+					if simd {
+						part.addLeaves(&packed[t], out, stride, off)
+					} else {
+						packed[t].addLeaves(rs, out, stride, off)
 					}
 				}
-				inv := float64(len(packed))
-				for k := range out {
-					out[k] /= inv
+				if !perTree {
+					inv := float64(nt)
+					for k := range out {
+						out[k] /= inv
+					}
 				}
 			}
 		}()
@@ -571,11 +616,11 @@ func (f *Forest) Predict(x mat.Matrix, dst []float64) ([]float64, error) {
 	wg.Wait()
 	if bad.Load() {
 		if err := checkFinite(x); err != nil {
-			return nil, fmt.Errorf("forest predict: %w", err)
+			return err
 		}
-		return nil, fmt.Errorf("forest predict: %w", ErrNotFinite)
+		return ErrNotFinite
 	}
-	return dst, nil
+	return nil
 }
 
 // forestRows returns the rows of x as slices (views for *mat.Dense).

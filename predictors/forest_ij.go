@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // ForestIJ holds what the infinitesimal-jackknife variance of a forest's
@@ -98,9 +100,7 @@ func (ij *ForestIJ) predictVariance(f *Forest, x []float64) (p, v float64, err e
 	if !forestRowFinite(x) {
 		return 0, 0, ErrNotFinite
 	}
-	// the trees' values, summed in tree order as predictRow sums them
 	t := make([]float64, b)
-	var sum float64
 	packed := len(f.packed) == b
 	for k := range t {
 		if packed {
@@ -108,7 +108,20 @@ func (ij *ForestIJ) predictVariance(f *Forest, x []float64) (p, v float64, err e
 		} else {
 			t[k] = f.Trees[k].leaf(x)
 		}
-		sum += t[k]
+	}
+	p, v = ij.fromTrees(t)
+	return p, v, nil
+}
+
+// fromTrees returns the forest's probability and its IJ variance from the
+// trees' values t at one row (overwritten: centred). The values are summed
+// in tree order, as predictRow sums them, so p equals PredictOne's bit for
+// bit.
+func (ij *ForestIJ) fromTrees(t []float64) (p, v float64) {
+	b := len(t)
+	var sum float64
+	for _, tv := range t {
+		sum += tv
 	}
 	p = sum / float64(b)
 	var ss float64
@@ -132,9 +145,33 @@ func (ij *ForestIJ) predictVariance(f *Forest, x []float64) (p, v float64, err e
 	bb := float64(b) * float64(b)
 	v = q / bb
 	if vu := v - float64(ij.N)/bb*ss; vu > 0 {
-		return p, vu, nil
+		return p, vu
 	}
-	return p, math.Max(v, 0), nil
+	return p, math.Max(v, 0)
+}
+
+// IntervalBatch is Interval for every row of x: the probabilities (equal
+// bit for bit to PredictOne's) and their 95 % intervals, each of length
+// the number of rows. The trees' values come from the batch paths of
+// Predict (all rows of a block through one tree at a time), not from a
+// walk per row and tree.
+func (ij *ForestIJ) IntervalBatch(f *Forest, x mat.Matrix) (p, lower, upper []float64, err error) {
+	b := len(f.Trees)
+	if ij.Trees != b || len(ij.Gram) != b*(b+1)/2 {
+		return nil, nil, nil, fmt.Errorf("forest infinitesimal jackknife: built for %d trees (%d Gram entries), the forest has %d", ij.Trees, len(ij.Gram), b)
+	}
+	t, err := f.treeValues(x, nil)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("forest infinitesimal jackknife: %w", err)
+	}
+	n, _ := x.Dims()
+	p, lower, upper = make([]float64, n), make([]float64, n), make([]float64, n)
+	forestParallel(f.workers, n, func(i int) {
+		var v float64
+		p[i], v = ij.fromTrees(t[i*b : (i+1)*b])
+		lower[i], upper[i] = forestIJInterval(p[i], v)
+	})
+	return p, lower, upper, nil
 }
 
 // Interval returns f's probability p at x (equal bit for bit to

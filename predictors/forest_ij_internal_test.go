@@ -1,6 +1,7 @@
 package predictors
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -112,5 +113,55 @@ func TestForestIJIntervalNearBoundary(t *testing.T) {
 	lo, hi := forestIJInterval(0.5, 0.01*0.01)
 	if math.Abs(lo-(0.5-0.0196)) > 1e-4 || math.Abs(hi-(0.5+0.0196)) > 1e-4 {
 		t.Errorf("p 0.5, SE 0.01: [%v, %v], want ≈ [0.4804, 0.5196]", lo, hi)
+	}
+}
+
+// TestForestIJIntervalBatch checks IntervalBatch against Interval row by
+// row, bit for bit, through both Predict paths (the AVX-512 partition
+// where the machine has it, and the row-by-row walk), for a Dense and a
+// non-Dense matrix, and that a NaN is refused.
+func TestForestIJIntervalBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n, p, b := 300, 5, 40
+	x := mat.NewDense(n, p, nil)
+	y := make([]bool, n)
+	for i := range n {
+		for j := range p {
+			x.Set(i, j, rng.NormFloat64())
+		}
+		y[i] = rng.Float64() < Sigmoid(x.At(i, 0)+x.At(i, 2))
+	}
+	f, err := FitForest(x, y, nil, &ForestSettings{Trees: b, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ij, err := f.InfinitesimalJackknife()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := forestSIMD
+	defer func() { forestSIMD = saved }()
+	for _, simd := range []bool{false, saved} {
+		forestSIMD = simd
+		for _, m := range []mat.Matrix{x, x.T().T()} {
+			ps, los, his, err := ij.IntervalBatch(f, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				pw, lw, hw, err := ij.Interval(f, x.RawRowView(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ps[i] != pw || los[i] != lw || his[i] != hw {
+					t.Fatalf("simd %v, %T, row %d: IntervalBatch %v [%v, %v], Interval %v [%v, %v]", simd, m, i, ps[i], los[i], his[i], pw, lw, hw)
+				}
+			}
+		}
+	}
+	bad := mat.DenseCopyOf(x)
+	bad.Set(7, 1, math.NaN())
+	if _, _, _, err := ij.IntervalBatch(f, bad); !errors.Is(err, ErrNotFinite) {
+		t.Fatalf("NaN: got %v, want ErrNotFinite", err)
 	}
 }

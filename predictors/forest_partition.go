@@ -86,9 +86,9 @@ func (w *forestPartWork) setBlock(x []float64, stride, n int) {
 	}
 }
 
-// addLeaves adds to out[i] (len(out) = w.rows) the value of the leaf of pk
-// that row i of the block reaches.
-func (w *forestPartWork) addLeaves(pk *forestPacked, out []float64) {
+// addLeaves adds to out[i·ostride+off] the value of the leaf of pk that
+// row i of the block reaches.
+func (w *forestPartWork) addLeaves(pk *forestPacked, out []float64, ostride, off int) {
 	n := w.rows
 	if n == 0 {
 		return
@@ -109,7 +109,7 @@ func (w *forestPartWork) addLeaves(pk *forestPacked, out []float64) {
 			// a leaf: its value is in thr
 			v := nd.thr
 			for _, i := range src {
-				out[i] += v
+				out[int(i)*ostride+off] += v
 			}
 		} else if l, r := &nodes[nd.left], &nodes[nd.left+1]; l.left == nd.left && r.left == nd.left+1 {
 			// both children are leaves: add their values without
@@ -122,7 +122,7 @@ func (w *forestPartWork) addLeaves(pk *forestPacked, out []float64) {
 				if v == t32 { // undecided in float32 (see the top of this file)
 					g = forestB2u(col[int(i)*stride] > nd.thr)
 				}
-				out[i] += vals[g]
+				out[int(i)*ostride+off] += vals[g]
 			}
 		} else {
 			dst := w.buf[(cur.depth+1)&1][cur.start:cur.end]

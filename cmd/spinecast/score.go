@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -133,17 +131,15 @@ func (w *warnings) print(out io.Writer, a *models.Artifact, rows int) {
 func scoreAll(src *rowSource, sc *models.Scorer, explain bool, emit func(id string, y bool, p *models.Prediction) error) (int, error) {
 	p := len(sc.Artifact().Features)
 	type item struct {
-		id  string
-		y   bool
-		x   []float64
-		p   *models.Prediction
-		err error
+		id string
+		y  bool
+		x  []float64
 	}
 	buf := make([]item, chunkRows)
 	for i := range buf {
 		buf[i].x = make([]float64, p)
 	}
-	workers := runtime.GOMAXPROCS(0)
+	xs := make([][]float64, chunkRows)
 	rows := 0
 	for {
 		n := 0
@@ -160,22 +156,15 @@ func scoreAll(src *rowSource, sc *models.Scorer, explain bool, emit func(id stri
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			return rows, readErr
 		}
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				for i := w; i < n; i += workers {
-					buf[i].p, buf[i].err = sc.Score(buf[i].x, explain)
-				}
-			}(w)
+		for i := range xs[:n] {
+			xs[i] = buf[i].x
 		}
-		wg.Wait()
+		preds, errs := sc.ScoreRows(xs[:n], explain)
 		for i := 0; i < n; i++ {
-			if buf[i].err != nil {
-				return rows, fmt.Errorf("row %d: %w", rows+i+1, buf[i].err)
+			if errs[i] != nil {
+				return rows, fmt.Errorf("row %d: %w", rows+i+1, errs[i])
 			}
-			if err := emit(buf[i].id, buf[i].y, buf[i].p); err != nil {
+			if err := emit(buf[i].id, buf[i].y, preds[i]); err != nil {
 				return rows, err
 			}
 		}
