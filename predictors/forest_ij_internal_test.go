@@ -122,7 +122,7 @@ func TestForestIJIntervalNearBoundary(t *testing.T) {
 // non-Dense matrix, and that a NaN is refused.
 func TestForestIJIntervalBatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	n, p, b := 300, 5, 40
+	n, p, b := 303, 5, 40 // 303: groups of four rows and a tail of three
 	x := mat.NewDense(n, p, nil)
 	y := make([]bool, n)
 	for i := range n {
