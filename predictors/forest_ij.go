@@ -87,12 +87,20 @@ func (ij *ForestIJ) Variance(f *Forest, x []float64) (float64, error) {
 	return v, err
 }
 
+// checkTrees reports whether ij was computed for a forest of b trees.
+func (ij *ForestIJ) checkTrees(b int) error {
+	if ij.Trees != b || len(ij.Gram) != b*(b+1)/2 {
+		return fmt.Errorf("forest infinitesimal jackknife: built for %d trees (%d Gram entries), the forest has %d", ij.Trees, len(ij.Gram), b)
+	}
+	return nil
+}
+
 // predictVariance returns f's probability at x, equal bit for bit to
 // PredictOne's, and its IJ variance, from one walk of x down every tree.
 func (ij *ForestIJ) predictVariance(f *Forest, x []float64) (p, v float64, err error) {
 	b := len(f.Trees)
-	if ij.Trees != b || len(ij.Gram) != b*(b+1)/2 {
-		return 0, 0, fmt.Errorf("forest infinitesimal jackknife: built for %d trees (%d Gram entries), the forest has %d", ij.Trees, len(ij.Gram), b)
+	if err := ij.checkTrees(b); err != nil {
+		return 0, 0, err
 	}
 	if len(x) != f.NFeatures {
 		return 0, 0, fmt.Errorf("%w: got %d values, the forest has %d", ErrFeatureCount, len(x), f.NFeatures)
@@ -217,8 +225,8 @@ func (ij *ForestIJ) variance(q, ss float64, b int) float64 {
 // 5.8–6.1 s with four.
 func (ij *ForestIJ) IntervalBatch(f *Forest, x mat.Matrix) (p, lower, upper []float64, err error) {
 	b := len(f.Trees)
-	if ij.Trees != b || len(ij.Gram) != b*(b+1)/2 {
-		return nil, nil, nil, fmt.Errorf("forest infinitesimal jackknife: built for %d trees (%d Gram entries), the forest has %d", ij.Trees, len(ij.Gram), b)
+	if err := ij.checkTrees(b); err != nil {
+		return nil, nil, nil, err
 	}
 	t, err := f.treeValues(x, nil)
 	if err != nil {
